@@ -1,0 +1,176 @@
+/**
+ * One virtiofsd log, bytes in, results out: line scanner → line parser → post-mortem reducer. Pure and
+ * incremental — `push()` any chunks, `result()` at any time — so post-mortem, follow mode and the launcher share it.
+ */
+import { DEFAULT_MAX_LINE_BYTES, LineScanner } from '../parse/line-scanner.js';
+import {
+  type ClockKind,
+  type DaemonFormat,
+  type ForcedFormat,
+  LINE_KIND_NAMES,
+  type LineKindName,
+  type TimeResolution,
+  VirtiofsdLineParser,
+  type Wrapper,
+} from '../parse/virtiofsd.js';
+import { type PostMortem, type PostMortemOptions, PostMortemReducer } from './postmortem.js';
+
+export interface AnalysisOptions extends PostMortemOptions {
+  format?: ForcedFormat;
+  maxLineBytes?: number;
+  assumeYear?: number;
+}
+
+export interface InputAnalysis extends PostMortem {
+  file: string;
+  bytes: number;
+  format: {
+    detected: DaemonFormat | 'unknown';
+    forced: ForcedFormat;
+    byDaemon: Record<DaemonFormat, number>;
+    wrappers: Partial<Record<Wrapper, number>>;
+  };
+  lines: {
+    total: number;
+    byKind: Record<LineKindName, number>;
+    overlong: number;
+    overlongLines: number[];
+    ansi: number;
+    unrecognizedSamples: { line: number; text: string }[];
+    unterminatedLastLine: boolean;
+  };
+  clock: { kind: ClockKind | 'none'; resolution: TimeResolution; backwardSteps: number };
+  warnings: string[];
+  /** Set when the input looked like binary data; nothing was parsed after that. */
+  binary: boolean;
+}
+
+const DAEMON_LABEL: Record<DaemonFormat, string> = {
+  rust: 'Rust virtiofsd ≥ 1.2',
+  'rust-legacy': 'Rust virtiofsd 1.0/1.1',
+  c: 'C virtiofsd (QEMU)',
+};
+
+export class VirtiofsdAnalysis {
+  readonly reducer: PostMortemReducer;
+  readonly parser: VirtiofsdLineParser;
+  readonly scanner: LineScanner;
+  private readonly forced: ForcedFormat;
+  private sawFirst = false;
+  private binary = false;
+
+  constructor(
+    readonly file: string,
+    opts: AnalysisOptions = {},
+  ) {
+    this.forced = opts.format ?? 'auto';
+    this.reducer = new PostMortemReducer(opts);
+    this.parser = new VirtiofsdLineParser(this.reducer, { format: this.forced, assumeYear: opts.assumeYear });
+    const parser = this.parser;
+    this.scanner = new LineScanner(
+      (b, s, e, n) => {
+        parser.line(b, s, e, n);
+      },
+      opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    );
+  }
+
+  push(chunk: Buffer): void {
+    if (this.binary) return;
+    if (!this.sawFirst && chunk.length > 0) {
+      this.sawFirst = true;
+      if (looksBinary(chunk)) {
+        this.binary = true;
+        return;
+      }
+    }
+    this.scanner.push(chunk);
+  }
+
+  end(): void {
+    if (!this.binary) this.scanner.end();
+  }
+
+  get isBinary(): boolean {
+    return this.binary;
+  }
+
+  result(): InputAnalysis {
+    const ps = this.parser.stats;
+    const ss = this.scanner.stats;
+    const byKind = {} as Record<LineKindName, number>;
+    LINE_KIND_NAMES.forEach((k, i) => {
+      byKind[k] = ps.kinds[i];
+    });
+    const daemons = (Object.keys(ps.byDaemon) as DaemonFormat[]).filter((d) => ps.byDaemon[d] > 0);
+    daemons.sort((a, b) => ps.byDaemon[b] - ps.byDaemon[a]);
+    const detected = daemons[0] ?? 'unknown';
+    const clocks = Object.entries(ps.clocks).sort((a, b) => b[1] - a[1]);
+    const clockKind = (clocks[0]?.[0] as ClockKind | undefined) ?? 'none';
+    const resolutionSec = ps.resolution === 'second' ? 1 : ps.resolution === 'centisecond' ? 0.01 : 0;
+    const pm = this.reducer.snapshot(resolutionSec);
+    const warnings: string[] = [];
+    if (daemons.length > 1) {
+      warnings.push(
+        `mixed formats in one file: ${daemons.map((d) => `${DAEMON_LABEL[d]} (${ps.byDaemon[d]} lines)`).join(', ')}`,
+      );
+    }
+    if (ss.overlong > 0) {
+      warnings.push(
+        `${ss.overlong} overlong line(s) skipped (first at line ${ss.overlongLines[0]}; cap ${DEFAULT_MAX_LINE_BYTES} bytes)`,
+      );
+    }
+    if (byKind.unrecognized > 0) {
+      const s = ps.unrecognizedSamples[0];
+      warnings.push(
+        `${byKind.unrecognized} unrecognized line(s), e.g. line ${s.line}: ${JSON.stringify(s.text.slice(0, 80))}`,
+      );
+    }
+    if (pm.totals.orphanReplies > 0) {
+      warnings.push(
+        `${pm.totals.orphanReplies} repl${pm.totals.orphanReplies === 1 ? 'y' : 'ies'} without a request (log starts mid-session, or ENOMEM for an oversized request)`,
+      );
+    }
+    if (pm.totals.evictedPending > 0) {
+      warnings.push(`${pm.totals.evictedPending} outstanding requests dropped from pairing (over the pending cap)`);
+    }
+    if (pm.totals.unansweredBeforeInit > 0) {
+      warnings.push(
+        `${pm.totals.unansweredBeforeInit} request(s) were still unanswered when a new INIT restarted the session`,
+      );
+    }
+    if (clockKind === 'monotonic') warnings.push('timestamps are the C 5.x monotonic clock (not wall-clock time)');
+    if (clockKind === 'syslog-no-year')
+      warnings.push('syslog timestamps carry no year: the current year was assumed (--year to set it)');
+    return {
+      file: this.file,
+      bytes: ss.bytes,
+      format: { detected, forced: this.forced, byDaemon: { ...ps.byDaemon }, wrappers: { ...ps.byWrapper } },
+      lines: {
+        total: ss.lines,
+        byKind,
+        overlong: ss.overlong,
+        overlongLines: [...ss.overlongLines],
+        ansi: ps.ansiLines,
+        unrecognizedSamples: ps.unrecognizedSamples.map((s) => ({ ...s })),
+        unterminatedLastLine: ss.unterminatedLastLine,
+      },
+      clock: { kind: clockKind, resolution: ps.resolution, backwardSteps: ps.backwardSteps },
+      warnings,
+      binary: this.binary,
+      ...pm,
+    };
+  }
+}
+
+/** NUL bytes, or mostly non-text bytes, in the first 4 KiB. Logs never contain NUL. */
+export function looksBinary(chunk: Buffer): boolean {
+  const n = Math.min(chunk.length, 4096);
+  let odd = 0;
+  for (let i = 0; i < n; i++) {
+    const c = chunk[i];
+    if (c === 0) return true;
+    if (c < 9 || (c > 13 && c < 32 && c !== 27)) odd++;
+  }
+  return odd > n / 10;
+}

@@ -1,0 +1,69 @@
+/**
+ * IO shell around the pure analysis: read one input, push its chunks, turn what went wrong into the error
+ * hierarchy. A read failure midway (truncated gzip) keeps the partial analysis and reports the error beside it.
+ */
+import { type AnalysisOptions, type InputAnalysis, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
+import { UnusableInputError, type VfsError } from '../errors.js';
+import { openByteSource } from './byte-source.js';
+
+export interface InputOutcome {
+  file: string;
+  analysis: InputAnalysis | null;
+  error: VfsError | null;
+}
+
+export type ProgressFn = (file: string, done: number, total: number | null) => void;
+
+export async function analyzeInput(
+  path: string,
+  opts: AnalysisOptions = {},
+  onProgress?: ProgressFn,
+): Promise<InputOutcome> {
+  let source: Awaited<ReturnType<typeof openByteSource>>;
+  try {
+    source = await openByteSource(path);
+  } catch (err) {
+    return { file: path, analysis: null, error: err as VfsError };
+  }
+  const analysis = new VirtiofsdAnalysis(source.name, opts);
+  let error: VfsError | null = null;
+  let lastProgress = 0;
+  try {
+    for await (const chunk of source.chunks) {
+      analysis.push(chunk);
+      if (analysis.isBinary) break;
+      if (onProgress) {
+        const now = Date.now();
+        if (now - lastProgress > 100) {
+          lastProgress = now;
+          onProgress(source.name, source.bytesRead(), source.size);
+        }
+      }
+    }
+  } catch (err) {
+    error = err as VfsError;
+  }
+  analysis.end();
+  const result = analysis.result();
+  if (error === null) error = unusable(result);
+  const keep = !result.binary && result.totals.requests + result.totals.replies > 0;
+  return { file: source.name, analysis: keep ? result : null, error };
+}
+
+/** Why a fully read input holds nothing to analyse, or null when it does. */
+function unusable(r: InputAnalysis): VfsError | null {
+  if (r.binary) return new UnusableInputError(r.file, 'binary data, not a text log');
+  if (r.bytes === 0) return new UnusableInputError(r.file, 'empty file');
+  if (r.totals.requests + r.totals.replies > 0) return null;
+  const k = r.lines.byKind;
+  if (k.lifecycle + k.queue + k.warning > 0 && k.unrecognized === 0) {
+    return new UnusableInputError(
+      r.file,
+      'virtiofsd log without request lines: start virtiofsd with --log-level debug (Rust) or -d (C)',
+    );
+  }
+  return new UnusableInputError(
+    r.file,
+    `not a virtiofsd debug log (${r.lines.total} lines, none a FUSE request or reply)`,
+  );
+}

@@ -1,0 +1,130 @@
+/**
+ * Byte-level line splitter. Finds `\n` with Buffer#indexOf (memchr) and hands each line to a callback as
+ * (buffer, start, end) without copying or decoding. A trailing `\r` is dropped. A line longer than
+ * `maxLineBytes` is never buffered: it is counted as overlong and skipped up to its newline.
+ */
+
+export type LineHandler = (buf: Buffer, start: number, end: number, lineNo: number) => void;
+
+export interface ScannerStats {
+  lines: number;
+  bytes: number;
+  overlong: number;
+  /** 1-based numbers of the first few overlong lines. */
+  overlongLines: number[];
+  /** The input did not end with a newline (the last line was still handed over). */
+  unterminatedLastLine: boolean;
+}
+
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+
+export class LineScanner {
+  readonly stats: ScannerStats = {
+    lines: 0,
+    bytes: 0,
+    overlong: 0,
+    overlongLines: [],
+    unterminatedLastLine: false,
+  };
+  private carry: Buffer | null = null;
+  private skipping = false;
+  private lineNo = 0;
+
+  constructor(
+    private readonly onLine: LineHandler,
+    private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+  ) {}
+
+  /** Number of the last line handed over (or skipped). */
+  get currentLine(): number {
+    return this.lineNo;
+  }
+
+  push(chunk: Buffer): void {
+    this.stats.bytes += chunk.length;
+    let pos = 0;
+    const len = chunk.length;
+    if (this.skipping || this.carry !== null) {
+      const nl = chunk.indexOf(10, 0);
+      if (nl < 0) {
+        if (!this.skipping) {
+          const carry = this.carry!;
+          if (carry.length + len > this.maxLineBytes) {
+            this.startSkip();
+          } else {
+            this.carry = Buffer.concat([carry, chunk]);
+          }
+        }
+        return;
+      }
+      if (this.skipping) {
+        this.skipping = false;
+      } else {
+        const carry = this.carry!;
+        this.carry = null;
+        if (carry.length + nl > this.maxLineBytes) {
+          this.countOverlong();
+        } else {
+          const line = nl === 0 ? carry : Buffer.concat([carry, chunk.subarray(0, nl)]);
+          this.emit(line, 0, line.length);
+        }
+      }
+      pos = nl + 1;
+    }
+    const onLine = this.onLine;
+    const max = this.maxLineBytes;
+    while (pos < len) {
+      const nl = chunk.indexOf(10, pos);
+      if (nl < 0) break;
+      let end = nl;
+      if (end > pos && chunk[end - 1] === 13) end--;
+      if (end - pos > max) {
+        this.countOverlong();
+      } else {
+        onLine(chunk, pos, end, ++this.lineNo);
+      }
+      pos = nl + 1;
+    }
+    this.stats.lines = this.lineNo;
+    if (pos < len) {
+      if (len - pos > max) {
+        this.startSkip();
+      } else {
+        // Copy: the caller may reuse the chunk's memory.
+        this.carry = Buffer.from(chunk.subarray(pos, len));
+      }
+    }
+  }
+
+  /** Flush the last line if the input did not end with a newline. */
+  end(): void {
+    if (this.skipping) {
+      this.skipping = false;
+    } else if (this.carry !== null && this.carry.length > 0) {
+      const carry = this.carry;
+      this.carry = null;
+      this.stats.unterminatedLastLine = true;
+      this.emit(carry, 0, carry.length);
+    }
+    this.stats.lines = this.lineNo;
+  }
+
+  private emit(buf: Buffer, start: number, end: number): void {
+    if (end > start && buf[end - 1] === 13) end--;
+    this.onLine(buf, start, end, ++this.lineNo);
+    this.stats.lines = this.lineNo;
+  }
+
+  private startSkip(): void {
+    this.carry = null;
+    this.skipping = true;
+    this.countOverlong();
+  }
+
+  private countOverlong(): void {
+    this.lineNo++;
+    this.stats.lines = this.lineNo;
+    this.stats.overlong++;
+    if (this.stats.overlongLines.length < 5) this.stats.overlongLines.push(this.lineNo);
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * Terminal rendering of a post-mortem: cli-table3 tables coloured with chalk, readable at 80 columns.
+ * Pure: (analysis, style) → string. Colour is decided by the caller through the chalk instance passed in.
+ */
+import type { ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
+import { clip, duration, int, pct, rate, sparkline, utc } from './format.js';
+
+export interface TerminalOptions {
+  chalk: ChalkInstance;
+  /** Rows per table. */
+  top: number;
+  /** Rows of the recent-activity table (0 hides it). */
+  recent: number;
+  width: number;
+  /** Optional PID → label (e.g. "1180 (systemd-journald)"). */
+  pidLabel?: (pid: number) => string;
+}
+
+const DAEMON: Record<string, string> = {
+  rust: 'Rust virtiofsd ≥ 1.2',
+  'rust-legacy': 'Rust virtiofsd 1.0/1.1',
+  c: 'C virtiofsd (QEMU)',
+  unknown: 'unknown format',
+};
+
+function table(head: string[], c: ChalkInstance, align?: ('left' | 'right')[]): Table.Table {
+  return new Table({
+    head: head.map((h) => c.bold(h)),
+    style: { head: [], border: [], compact: true, 'padding-left': 1, 'padding-right': 1 },
+    colAligns: align,
+    chars: {
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: ' ',
+    },
+  });
+}
+
+function section(title: string, c: ChalkInstance): string {
+  return `\n${c.bold.underline(title)}`;
+}
+
+export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
+  const c = o.chalk;
+  const pidLabel = o.pidLabel ?? ((p: number) => String(p));
+  const out: string[] = [];
+  const k = a.lines.byKind;
+  const noise =
+    k.queue + k.lifecycle + k.transport + k.passthrough + k.init + k.warning + k.crash + k.other + k.blank;
+  const t = a.totals;
+  const day = a.time.first;
+  out.push(c.bold(`${a.file}`) + c.dim(` — ${DAEMON[a.format.detected]}${a.format.forced !== 'auto' ? ' (forced)' : ''}`));
+  out.push(
+    `Lines    ${int(a.lines.total)}: ${int(k.request)} requests, ${int(k.reply)} replies, ${int(noise)} known noise, ` +
+      (k.unrecognized > 0 ? c.yellow(`${int(k.unrecognized)} unrecognized`) : '0 unrecognized') +
+      (a.lines.overlong > 0 ? c.yellow(`, ${int(a.lines.overlong)} overlong`) : ''),
+  );
+  if (a.time.first !== null) {
+    const clock = a.clock.kind === 'monotonic' ? ' (monotonic clock)' : ' UTC';
+    out.push(
+      `Time     ${utc(a.time.first)} → ${utc(a.time.last, day)}${clock}, ${duration(a.time.durationSec)} at ${a.clock.resolution} resolution`,
+    );
+    out.push(
+      `Rate     mean ${rate(a.rate.meanPerSec)} req/s, peak ${int(a.rate.peakPerSec)} req/s at ${utc(a.rate.peakAt, day)}`,
+    );
+  }
+  const unanswered =
+    t.unanswered > 0 ? c.red.bold(`${int(t.unanswered)} unanswered`) : c.green('0 unanswered');
+  out.push(
+    `Requests ${int(t.requests)}: ${int(t.repliesOk)} OK, ` +
+      (t.repliesError > 0 ? c.yellow(`${int(t.repliesError)} errors`) : '0 errors') +
+      `, ${int(t.noReply)} need no reply, ${unanswered}` +
+      (t.orphanReplies > 0 ? `, ${int(t.orphanReplies)} replies without request` : ''),
+  );
+  out.push(
+    `Spread   ${int(t.distinctPids)} PIDs, ${int(t.distinctInodes)} inodes; inode 1 (root) got ${pct(a.byInode.rootShare)} of requests` +
+      (t.inits > 1 ? `; ${t.inits} INITs (guest reboots)` : ''),
+  );
+  for (const w of a.warnings) out.push(c.yellow(`warning: ${w}`));
+
+  if (a.timeline.buckets.length > 1) {
+    const width = Math.max(20, Math.min(o.width - 12, 100));
+    const vals = a.timeline.buckets.map((b) => b.requests);
+    out.push(section(`Requests over time (${a.timeline.bucketSec} s buckets, peak ${int(a.rate.peakPerSec)}/s)`, c));
+    out.push(`${c.dim(utc(a.timeline.buckets[0].t, day))} ${c.cyan(sparkline(vals, width))} ${c.dim(utc(a.timeline.buckets.at(-1)!.t, day))}`);
+  }
+
+  // By opcode
+  {
+    out.push(section('Requests by opcode', c));
+    const tb = table(['opcode', 'requests', 'share', 'OK', 'errors', 'no reply', 'unanswered'], c, [
+      'left',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+    ]);
+    for (const r of a.byOpcode.slice(0, o.top)) {
+      tb.push([
+        `${r.name} (${r.opcode})`,
+        int(r.requests),
+        pct(t.requests ? r.requests / t.requests : 0),
+        int(r.ok),
+        r.errors ? c.yellow(int(r.errors)) : '0',
+        int(r.noReply),
+        r.unanswered ? c.red(int(r.unanswered)) : '0',
+      ]);
+    }
+    out.push(tb.toString());
+    if (a.byOpcode.length > o.top) out.push(c.dim(`  … ${a.byOpcode.length - o.top} more opcodes (--top, --json)`));
+  }
+
+  // By PID
+  if (a.byPid.length > 0) {
+    out.push(section('Top PIDs (guest thread ids; 0 = kernel)', c));
+    const tb = table(['pid', 'requests', 'share', 'errors', 'top opcodes'], c, [
+      'left',
+      'right',
+      'right',
+      'right',
+      'left',
+    ]);
+    for (const r of a.byPid.slice(0, o.top)) {
+      tb.push([
+        clip(pidLabel(r.pid), 28),
+        int(r.requests),
+        pct(r.share),
+        r.errors ? c.yellow(int(r.errors)) : '0',
+        clip(r.topOpcodes.map((x) => `${x.name} ${int(x.requests)}`).join(', '), 36),
+      ]);
+    }
+    out.push(tb.toString());
+    if (a.byPid.length > o.top) out.push(c.dim(`  … ${a.byPid.length - o.top} more PIDs`));
+  }
+
+  // By inode
+  {
+    out.push(section(`Top inodes (${int(a.byInode.distinct)} distinct; root ${pct(a.byInode.rootShare)})`, c));
+    const withPaths = a.byInode.top.some((r) => r.paths && r.paths.length > 0);
+    const head = withPaths ? ['inode', 'requests', 'share', 'path(s) at the time'] : ['inode', 'requests', 'share'];
+    const tb = table(head, c, ['right', 'right', 'right', 'left']);
+    for (const r of a.byInode.top.slice(0, o.top)) {
+      const row = [String(r.nodeid), int(r.requests), pct(r.share)];
+      if (withPaths) {
+        const p = r.paths ?? [];
+        row.push(clip(p.map((x) => (p.length > 1 ? `${x.path} (${int(x.requests)})` : x.path)).join(', '), 40));
+      }
+      tb.push(row);
+    }
+    out.push(tb.toString());
+    if (a.format.detected === 'rust') {
+      out.push(c.dim('  Rust virtiofsd logs only the parent of a Lookup; the looked-up child shows up as later inodes.'));
+    }
+  }
+
+  // PID × opcode
+  if (a.byPidOpcode.length > 0) {
+    out.push(section('Top (PID, opcode) pairs', c));
+    const tb = table(['pid', 'opcode', 'requests', 'share'], c, ['left', 'left', 'right', 'right']);
+    for (const r of a.byPidOpcode.slice(0, Math.min(o.top, 10))) {
+      tb.push([clip(pidLabel(r.pid), 28), r.name, int(r.requests), pct(t.requests ? r.requests / t.requests : 0)]);
+    }
+    out.push(tb.toString());
+  }
+
+  // Errors
+  if (a.errors.total > 0) {
+    out.push(section(`Errors (${int(a.errors.total)} error replies)`, c));
+    const tb = table(['opcode', 'errno', 'count'], c, ['left', 'left', 'right']);
+    for (const r of a.errors.byOpcode.slice(0, o.top)) {
+      tb.push([r.opcode >= 0 ? r.name : '?', `${r.errnoName} (-${r.errno})`, int(r.count)]);
+    }
+    out.push(tb.toString());
+    out.push(c.dim(`  by errno: ${a.errors.byErrno.map((e) => `${e.name} ${int(e.count)}`).join(', ')}`));
+  }
+
+  // Unanswered
+  if (t.unanswered > 0) {
+    out.push(section(`Unanswered at end of log (${int(t.unanswered)}) — deadlock evidence`, c));
+    const tb = table(['line', 'time', 'age', 'unique', 'opcode', 'inode', 'pid'], c, [
+      'right',
+      'left',
+      'right',
+      'right',
+      'left',
+      'right',
+      'left',
+    ]);
+    for (const r of a.unanswered.slice(0, o.top)) {
+      tb.push([
+        String(r.line),
+        utc(r.ts, day, a.clock.resolution !== 'second'),
+        r.ageSec === null ? '—' : duration(r.ageSec),
+        r.unique === null ? '—' : String(r.unique),
+        r.name,
+        String(r.nodeid),
+        r.pid === null ? '—' : clip(pidLabel(r.pid), 24),
+      ]);
+    }
+    out.push(tb.toString());
+  }
+
+  // Recent
+  if (o.recent > 0 && a.recent.length > 0) {
+    out.push(section(`Recent activity (last ${Math.min(o.recent, a.recent.length)} requests)`, c));
+    const tb = table(['line', 'time', 'pid', 'opcode', 'inode', 'result'], c, [
+      'right',
+      'left',
+      'left',
+      'left',
+      'right',
+      'left',
+    ]);
+    for (const r of a.recent.slice(-o.recent)) {
+      const res = r.result === 'ok' ? 'OK' : r.result === 'noreply' ? c.dim('no reply') : r.result === 'pending' ? c.red('pending') : c.yellow(r.result);
+      tb.push([
+        String(r.line),
+        utc(r.ts, day, a.clock.resolution !== 'second'),
+        r.pid === null ? '—' : clip(pidLabel(r.pid), 24),
+        r.name,
+        String(r.nodeid),
+        res,
+      ]);
+    }
+    out.push(tb.toString());
+  }
+  return `${out.join('\n')}\n`;
+}
