@@ -6,5 +6,6 @@ export default defineConfig({
     exclude: ['test/e2e/**'],
     testTimeout: 60_000,
     pool: 'forks',
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });

@@ -5,7 +5,9 @@ let cached: string | undefined;
 export function version(): string {
   if (cached === undefined) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      };
       cached = pkg.version;
     } catch {
       cached = '0.0.0';

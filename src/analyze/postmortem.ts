@@ -119,18 +119,37 @@ export interface PostMortem {
   byPidOpcode: PidOpcodeRow[];
   errors: { total: number; byErrno: ErrnoRow[]; byOpcode: OpcodeErrnoRow[] };
   unanswered: UnansweredRow[];
+  /** Requests outstanding when an INIT restarted the session (first few). */
+  unansweredAtInit: UnansweredRow[];
   recent: RequestRow[];
   orphanReplyLines: number[];
   paths: { known: boolean; distinct: number };
 }
 
 const SMALL_OPS = 64;
+const TABLE = 1 << 16;
+const MASK = TABLE - 1;
+/** Inode counters are a typed array indexed by nodeid up to this bound; larger nodeids use a Map. */
+const DIRECT_INODES = 1 << 22;
+
+interface PendingRequest {
+  unique: number;
+  opcode: number;
+  pid: number;
+  nodeid: number;
+  ts: number;
+  line: number;
+  ring: number;
+}
 const RESULT_PENDING = 1;
 const RESULT_NOREPLY = 2;
 const RESULT_OK = 0;
 
 class PidAgg {
   requests = 0;
+  /** Requests in second `secT` (for the per-second top PID without a map per second). */
+  secT = Number.NaN;
+  secN = 0;
   errors = 0;
   first = Number.NaN;
   last = Number.NaN;
@@ -142,8 +161,22 @@ interface Bucket {
   t: number;
   requests: number;
   errors: number;
-  ops: Map<number, number>;
-  pids: Map<number, number>;
+  ops: Uint32Array;
+  otherOps: Map<number, number> | null;
+  topPid: number;
+  topPidN: number;
+}
+
+function newBucket(t: number): Bucket {
+  return {
+    t,
+    requests: 0,
+    errors: 0,
+    ops: new Uint32Array(SMALL_OPS),
+    otherOps: null,
+    topPid: -1,
+    topPidN: 0,
+  };
 }
 
 function finite(x: number): number | null {
@@ -152,20 +185,20 @@ function finite(x: number): number | null {
 
 export class PostMortemReducer implements VirtiofsdSink {
   private readonly opt: Required<PostMortemOptions>;
-  // Outstanding requests, in slots of parallel typed arrays (no object per request).
-  private cap = 1024;
-  private sOp = new Int32Array(this.cap);
-  private sPid = new Int32Array(this.cap);
-  private sNode = new Float64Array(this.cap);
-  private sTs = new Float64Array(this.cap);
-  private sLine = new Float64Array(this.cap);
-  private sUnique = new Float64Array(this.cap);
-  private sRing = new Int32Array(this.cap);
-  private free: number[] = [];
-  private nextSlot = 0;
-  private readonly pending = new Map<number, number>();
+  // Outstanding requests live in a direct-indexed table keyed by `unique & MASK` (uniques are nearly
+  // sequential, so live ones rarely collide); fields are parallel typed arrays, so no object per request.
+  // A request whose place is taken by an older outstanding one goes to `overflow` (rare).
+  private readonly pKey = new Float64Array(TABLE).fill(-1);
+  private readonly pOp = new Int32Array(TABLE);
+  private readonly pPid = new Int32Array(TABLE);
+  private readonly pNode = new Float64Array(TABLE);
+  private readonly pTs = new Float64Array(TABLE);
+  private readonly pLine = new Float64Array(TABLE);
+  private readonly pRing = new Int32Array(TABLE);
+  private pendingCount = 0;
+  private readonly overflow = new Map<number, PendingRequest>();
   /** Requests without a unique (Rust 1.0/1.1, unknown opcodes): matched to replies whose unique is unknown. */
-  private readonly noUnique: number[] = [];
+  private readonly noUnique: PendingRequest[] = [];
   private noUniqueHead = 0;
   /** C: successful READs get no reply line; remember recent ones so an error reply still finds its opcode. */
   private readonly cReads = new Map<number, number>();
@@ -176,7 +209,11 @@ export class PostMortemReducer implements VirtiofsdSink {
   private readonly opNoReply = new Float64Array(SMALL_OPS);
   private readonly opOther = new Map<number, { req: number; ok: number; err: number; noReply: number }>();
   private readonly pids = new Map<number, PidAgg>();
-  private readonly inodes = new Map<number, number>();
+  private lastPid = -1;
+  private lastAgg: PidAgg | null = null;
+  private inodeDirect: Uint32Array = new Uint32Array(1024);
+  private readonly inodeMap = new Map<number, number>();
+  private distinctInodes = 0;
   private readonly errnos = new Map<number, number>();
   private readonly opErrnos = new Map<number, number>();
 
@@ -246,20 +283,47 @@ export class PostMortemReducer implements VirtiofsdSink {
   ): void {
     this.requests++;
     if (daemon !== Daemon.c) this.sawRust = true;
-    if (ts === ts) {
+    if (!Number.isNaN(ts)) {
       if (!(ts >= this.first)) this.first = ts;
       if (!(ts <= this.last)) this.last = ts;
     }
     if (opcode < SMALL_OPS) this.opReq[opcode]++;
     else this.otherOp(opcode).req++;
 
+    // timeline bucket
+    let b: Bucket | null = null;
+    let sec = 0;
+    if (!Number.isNaN(ts)) {
+      sec = Math.floor(ts / 1000);
+      b = this.cur;
+      if (b === null || b.t !== sec) {
+        b = this.buckets.get(sec) ?? null;
+        if (b === null) {
+          b = newBucket(sec);
+          this.buckets.set(sec, b);
+        }
+        this.cur = b;
+      }
+      b.requests++;
+      if (opcode < SMALL_OPS) b.ops[opcode]++;
+      else {
+        if (b.otherOps === null) b.otherOps = new Map();
+        b.otherOps.set(opcode, (b.otherOps.get(opcode) ?? 0) + 1);
+      }
+    }
+
     // PID
     if (pid >= 0) {
-      let agg = this.pids.get(pid);
-      if (agg === undefined) {
-        agg = new PidAgg();
-        agg.first = ts;
-        this.pids.set(pid, agg);
+      let agg = this.lastAgg;
+      if (pid !== this.lastPid || agg === null) {
+        agg = this.pids.get(pid) ?? null;
+        if (agg === null) {
+          agg = new PidAgg();
+          agg.first = ts;
+          this.pids.set(pid, agg);
+        }
+        this.lastPid = pid;
+        this.lastAgg = agg;
       }
       agg.requests++;
       agg.last = ts;
@@ -268,28 +332,29 @@ export class PostMortemReducer implements VirtiofsdSink {
         if (agg.otherOps === null) agg.otherOps = new Map();
         agg.otherOps.set(opcode, (agg.otherOps.get(opcode) ?? 0) + 1);
       }
+      if (b !== null) {
+        if (agg.secT !== sec) {
+          agg.secT = sec;
+          agg.secN = 0;
+        }
+        const n = ++agg.secN;
+        if (n > b.topPidN || (n === b.topPidN && pid < b.topPid)) {
+          b.topPidN = n;
+          b.topPid = pid;
+        }
+      }
     }
     // inode
-    const n = this.inodes.get(nodeid);
-    this.inodes.set(nodeid, n === undefined ? 1 : n + 1);
-    if (this.entries > 0 || nodeid === 1) this.notePath(nodeid);
-
-    // timeline
-    if (ts === ts) {
-      const sec = Math.floor(ts / 1000);
-      let b = this.cur;
-      if (b === null || b.t !== sec) {
-        b = this.buckets.get(sec) ?? null;
-        if (b === null) {
-          b = { t: sec, requests: 0, errors: 0, ops: new Map(), pids: new Map() };
-          this.buckets.set(sec, b);
-        }
-        this.cur = b;
-      }
-      b.requests++;
-      b.ops.set(opcode, (b.ops.get(opcode) ?? 0) + 1);
-      if (pid >= 0) b.pids.set(pid, (b.pids.get(pid) ?? 0) + 1);
+    if (nodeid < DIRECT_INODES) {
+      let arr = this.inodeDirect;
+      if (nodeid >= arr.length) arr = this.growInodes(nodeid);
+      if (arr[nodeid]++ === 0) this.distinctInodes++;
+    } else {
+      const n = this.inodeMap.get(nodeid);
+      if (n === undefined) this.distinctInodes++;
+      this.inodeMap.set(nodeid, n === undefined ? 1 : n + 1);
     }
+    if (this.entries > 0 || nodeid === 1) this.notePath(nodeid);
 
     // recent ring
     const rp = this.ringPos;
@@ -326,74 +391,95 @@ export class PostMortemReducer implements VirtiofsdSink {
       return;
     }
     this.rResult[rp] = RESULT_PENDING;
-    const slot = this.alloc();
-    this.sOp[slot] = opcode;
-    this.sPid[slot] = pid;
-    this.sNode[slot] = nodeid;
-    this.sTs[slot] = ts;
-    this.sLine[slot] = line;
-    this.sUnique[slot] = unique;
-    this.sRing[slot] = rp;
     if (unique < 0) {
-      this.noUnique.push(slot);
+      this.noUnique.push({ unique, opcode, pid, nodeid, ts, line, ring: rp });
       return;
     }
-    const prev = this.pending.get(unique);
-    if (prev !== undefined) {
-      this.superseded++;
-      this.release(prev);
+    const i = unique & MASK;
+    const key = this.pKey[i];
+    if (key >= 0) {
+      if (key === unique) {
+        // The same unique again while outstanding: the earlier request is lost.
+        this.superseded++;
+        this.pendingCount--;
+      } else {
+        const prev = this.overflow.get(unique);
+        if (prev !== undefined) {
+          this.superseded++;
+          this.overflow.delete(unique);
+        }
+        this.overflow.set(unique, { unique, opcode, pid, nodeid, ts, line, ring: rp });
+        if (this.overflow.size > this.opt.maxPending) {
+          const oldest = this.overflow.keys().next().value as number;
+          this.overflow.delete(oldest);
+          this.evicted++;
+        }
+        return;
+      }
     }
-    this.pending.set(unique, slot);
-    if (this.pending.size > this.opt.maxPending) {
-      const oldest = this.pending.keys().next().value as number;
-      const s = this.pending.get(oldest)!;
-      this.pending.delete(oldest);
-      this.release(s);
-      this.evicted++;
-    }
+    this.pKey[i] = unique;
+    this.pOp[i] = opcode;
+    this.pPid[i] = pid;
+    this.pNode[i] = nodeid;
+    this.pTs[i] = ts;
+    this.pLine[i] = line;
+    this.pRing[i] = rp;
+    this.pendingCount++;
   }
 
-  reply(ts: number, _line: number, unique: number, error: number, _len: number): void {
-    if (ts === ts) {
+  reply(ts: number, line: number, unique: number, error: number, _len: number): void {
+    if (!Number.isNaN(ts)) {
       if (!(ts >= this.first)) this.first = ts;
       if (!(ts <= this.last)) this.last = ts;
     }
     if (error === 0) this.repliesOk++;
     else this.repliesError++;
-    let slot = this.pending.get(unique);
-    if (slot !== undefined) {
-      this.pending.delete(unique);
-    } else if (this.noUniqueHead < this.noUnique.length) {
-      slot = this.noUnique[this.noUniqueHead++];
-      if (this.noUniqueHead > 1024 && this.noUniqueHead * 2 > this.noUnique.length) {
-        this.noUnique.splice(0, this.noUniqueHead);
-        this.noUniqueHead = 0;
-      }
-    }
     let opcode: number;
     let pid: number;
-    if (slot !== undefined) {
-      opcode = this.sOp[slot];
-      pid = this.sPid[slot];
-      const rp = this.sRing[slot];
-      if (this.rLine[rp] === this.sLine[slot]) this.rResult[rp] = error === 0 ? RESULT_OK : error;
-      this.release(slot);
+    let ring: number;
+    let reqLine: number;
+    const i = unique & MASK;
+    if (this.pKey[i] === unique) {
+      this.pKey[i] = -1;
+      this.pendingCount--;
+      opcode = this.pOp[i];
+      pid = this.pPid[i];
+      ring = this.pRing[i];
+      reqLine = this.pLine[i];
     } else {
-      const cr = this.cReads.get(unique);
-      if (cr === undefined) {
-        this.orphanReplies++;
-        if (this.orphanLines.length < 10) this.orphanLines.push(_line);
-        if (error !== 0) this.countError(-1, -1, error, ts);
-        return;
+      let p = this.overflow.get(unique);
+      if (p !== undefined) this.overflow.delete(unique);
+      else if (this.noUniqueHead < this.noUnique.length) {
+        p = this.noUnique[this.noUniqueHead++];
+        if (this.noUniqueHead > 1024 && this.noUniqueHead * 2 > this.noUnique.length) {
+          this.noUnique.splice(0, this.noUniqueHead);
+          this.noUniqueHead = 0;
+        }
       }
-      // An error reply to a C READ we counted as "no reply": move it from noReply to errors.
-      this.cReads.delete(unique);
-      opcode = OP.READ;
-      pid = -1;
-      this.noReply--;
-      this.opNoReply[OP.READ]--;
-      if (this.rUnique[cr - 1] === unique) this.rResult[cr - 1] = error === 0 ? RESULT_OK : error;
+      if (p !== undefined) {
+        opcode = p.opcode;
+        pid = p.pid;
+        ring = p.ring;
+        reqLine = p.line;
+      } else {
+        const cr = this.cReads.get(unique);
+        if (cr === undefined) {
+          this.orphanReplies++;
+          if (this.orphanLines.length < 10) this.orphanLines.push(line);
+          if (error !== 0) this.countError(-1, -1, error, ts);
+          return;
+        }
+        // An error reply to a C READ counted as "no reply": move it from noReply to its result.
+        this.cReads.delete(unique);
+        opcode = OP.READ;
+        pid = -1;
+        ring = cr - 1;
+        reqLine = this.rUnique[ring] === unique ? this.rLine[ring] : -1;
+        this.noReply--;
+        this.opNoReply[OP.READ]--;
+      }
     }
+    if (this.rLine[ring] === reqLine) this.rResult[ring] = error === 0 ? RESULT_OK : error;
     if (error === 0) {
       if (opcode < SMALL_OPS) this.opOk[opcode]++;
       else this.otherOp(opcode).ok++;
@@ -407,6 +493,21 @@ export class PostMortemReducer implements VirtiofsdSink {
     this.entries++;
     const base = parent === 1 ? '' : (this.paths.get(parent) ?? `<${parent}>`);
     this.paths.set(child, `${base}/${name}`);
+  }
+
+  private growInodes(nodeid: number): Uint32Array {
+    let n = this.inodeDirect.length;
+    while (n <= nodeid) n *= 2;
+    const arr = new Uint32Array(Math.min(n, DIRECT_INODES));
+    arr.set(this.inodeDirect);
+    this.inodeDirect = arr;
+    return arr;
+  }
+
+  /** Requests per inode, as a map (for the top-N table). */
+  private inodeCount(nodeid: number): number {
+    if (nodeid < DIRECT_INODES) return nodeid < this.inodeDirect.length ? this.inodeDirect[nodeid] : 0;
+    return this.inodeMap.get(nodeid) ?? 0;
   }
 
   private notePath(nodeid: number): void {
@@ -433,7 +534,7 @@ export class PostMortemReducer implements VirtiofsdSink {
       const agg = this.pids.get(pid);
       if (agg !== undefined) agg.errors++;
     }
-    if (ts === ts) {
+    if (!Number.isNaN(ts)) {
       const b = this.buckets.get(Math.floor(ts / 1000));
       if (b !== undefined) b.errors++;
     }
@@ -448,65 +549,58 @@ export class PostMortemReducer implements VirtiofsdSink {
     return o;
   }
 
+  /** Every outstanding request, oldest line first. */
+  private outstanding(): PendingRequest[] {
+    const out: PendingRequest[] = [];
+    if (this.pendingCount > 0) {
+      for (let i = 0; i < TABLE; i++) {
+        const key = this.pKey[i];
+        if (key < 0) continue;
+        out.push({
+          unique: key,
+          opcode: this.pOp[i],
+          pid: this.pPid[i],
+          nodeid: this.pNode[i],
+          ts: this.pTs[i],
+          line: this.pLine[i],
+          ring: this.pRing[i],
+        });
+      }
+    }
+    for (const p of this.overflow.values()) out.push(p);
+    for (let i = this.noUniqueHead; i < this.noUnique.length; i++) out.push(this.noUnique[i]);
+    out.sort((a, b) => a.line - b.line);
+    return out;
+  }
+
   private resetAtInit(ts: number): void {
     this.inits++;
-    const lost = this.pending.size + (this.noUnique.length - this.noUniqueHead);
-    if (lost > 0) {
-      this.unansweredBeforeInit += lost;
-      for (const slot of this.pending.values()) {
-        if (this.lostAtInit.length < this.opt.unansweredListed) this.lostAtInit.push(this.slotRow(slot, ts));
-        this.release(slot);
+    const lost = this.outstanding();
+    if (lost.length > 0) {
+      this.unansweredBeforeInit += lost.length;
+      for (const p of lost) {
+        if (this.lostAtInit.length < this.opt.unansweredListed) this.lostAtInit.push(this.pendingRow(p, ts));
       }
-      this.pending.clear();
-      for (let i = this.noUniqueHead; i < this.noUnique.length; i++) this.release(this.noUnique[i]);
+      this.pKey.fill(-1);
+      this.pendingCount = 0;
+      this.overflow.clear();
       this.noUnique.length = 0;
       this.noUniqueHead = 0;
     }
     this.cReads.clear();
   }
 
-  private alloc(): number {
-    const f = this.free.pop();
-    if (f !== undefined) return f;
-    if (this.nextSlot === this.cap) this.grow();
-    return this.nextSlot++;
-  }
-
-  private release(slot: number): void {
-    this.free.push(slot);
-  }
-
-  private grow(): void {
-    const cap = this.cap * 2;
-    const g = <T extends Int32Array | Float64Array>(a: T, C: new (n: number) => T): T => {
-      const b = new C(cap);
-      b.set(a);
-      return b;
-    };
-    this.sOp = g(this.sOp, Int32Array);
-    this.sPid = g(this.sPid, Int32Array);
-    this.sNode = g(this.sNode, Float64Array);
-    this.sTs = g(this.sTs, Float64Array);
-    this.sLine = g(this.sLine, Float64Array);
-    this.sUnique = g(this.sUnique, Float64Array);
-    this.sRing = g(this.sRing, Int32Array);
-    this.cap = cap;
-  }
-
-  private slotRow(slot: number, now: number): UnansweredRow {
-    const ts = this.sTs[slot];
-    const u = this.sUnique[slot];
-    const pid = this.sPid[slot];
+  private pendingRow(p: PendingRequest, now: number): UnansweredRow {
     return {
-      line: this.sLine[slot],
-      ts: finite(ts),
-      unique: u >= 0 ? u : null,
-      opcode: this.sOp[slot],
-      name: opcodeName(this.sOp[slot]),
-      nodeid: this.sNode[slot],
-      pid: pid >= 0 ? pid : null,
+      line: p.line,
+      ts: finite(p.ts),
+      unique: p.unique >= 0 ? p.unique : null,
+      opcode: p.opcode,
+      name: opcodeName(p.opcode),
+      nodeid: p.nodeid,
+      pid: p.pid >= 0 ? p.pid : null,
       result: 'pending',
-      ageSec: Number.isFinite(ts) && Number.isFinite(now) ? (now - ts) / 1000 : null,
+      ageSec: Number.isFinite(p.ts) && Number.isFinite(now) ? (now - p.ts) / 1000 : null,
     };
   }
 
@@ -517,7 +611,9 @@ export class PostMortemReducer implements VirtiofsdSink {
   }
 
   private isSilentReadLike(opcode: number): boolean {
-    return (opcode === OP.READ || opcode === OP.READDIR || opcode === OP.READDIRPLUS) && this.readLikeSilent();
+    return (
+      (opcode === OP.READ || opcode === OP.READDIR || opcode === OP.READDIRPLUS) && this.readLikeSilent()
+    );
   }
 
   /** The current results; cheap enough to call repeatedly while streaming. `resolutionSec` is the clock step. */
@@ -526,16 +622,14 @@ export class PostMortemReducer implements VirtiofsdSink {
     const total = this.requests;
     const share = (n: number) => (total > 0 ? n / total : 0);
     // Outstanding requests
-    const outstanding: number[] = [];
-    for (const slot of this.pending.values()) outstanding.push(slot);
-    for (let i = this.noUniqueHead; i < this.noUnique.length; i++) outstanding.push(this.noUnique[i]);
+    const outstanding = this.outstanding();
     const unansweredByOp = new Map<number, number>();
     const silentByOp = new Map<number, number>();
     const unansweredRows: UnansweredRow[] = [];
     let unanswered = 0;
     let silent = 0;
-    for (const slot of outstanding) {
-      const op = this.sOp[slot];
+    for (const p of outstanding) {
+      const op = p.opcode;
       if (this.isSilentReadLike(op)) {
         silent++;
         silentByOp.set(op, (silentByOp.get(op) ?? 0) + 1);
@@ -543,7 +637,8 @@ export class PostMortemReducer implements VirtiofsdSink {
       }
       unanswered++;
       unansweredByOp.set(op, (unansweredByOp.get(op) ?? 0) + 1);
-      if (unansweredRows.length < this.opt.unansweredListed) unansweredRows.push(this.slotRow(slot, this.last));
+      if (unansweredRows.length < this.opt.unansweredListed)
+        unansweredRows.push(this.pendingRow(p, this.last));
     }
     unansweredRows.sort((a, b) => a.line - b.line);
 
@@ -561,7 +656,8 @@ export class PostMortemReducer implements VirtiofsdSink {
         unanswered: unansweredByOp.get(opcode) ?? 0,
       });
     };
-    for (let op = 0; op < SMALL_OPS; op++) pushOp(op, this.opReq[op], this.opOk[op], this.opErr[op], this.opNoReply[op]);
+    for (let op = 0; op < SMALL_OPS; op++)
+      pushOp(op, this.opReq[op], this.opOk[op], this.opErr[op], this.opNoReply[op]);
     for (const [op, o] of this.opOther) pushOp(op, o.req, o.ok, o.err, o.noReply);
     byOpcode.sort((a, b) => b.requests - a.requests || a.opcode - b.opcode);
 
@@ -574,7 +670,8 @@ export class PostMortemReducer implements VirtiofsdSink {
         const c = agg.ops[op];
         if (c > 0) ops.push({ name: opcodeName(op), requests: c, opcode: op });
       }
-      if (agg.otherOps) for (const [op, c] of agg.otherOps) ops.push({ name: opcodeName(op), requests: c, opcode: op });
+      if (agg.otherOps)
+        for (const [op, c] of agg.otherOps) ops.push({ name: opcodeName(op), requests: c, opcode: op });
       ops.sort((a, b) => b.requests - a.requests || a.opcode - b.opcode);
       for (const o of ops) pidOps.push({ pid, opcode: o.opcode, name: o.name, requests: o.requests });
       byPid.push({
@@ -591,8 +688,8 @@ export class PostMortemReducer implements VirtiofsdSink {
     pidOps.sort((a, b) => b.requests - a.requests || a.pid - b.pid || a.opcode - b.opcode);
 
     // By inode: top N without sorting every inode
-    const topInodes = topEntries(this.inodes, top);
-    const rootRequests = this.inodes.get(1) ?? 0;
+    const topInodes = this.topInodes(top);
+    const rootRequests = this.inodeCount(1);
     const inodeRows: InodeRow[] = topInodes.map(([nodeid, requests]) => {
       const row: InodeRow = { nodeid, requests, share: share(requests) };
       const m = this.inodePaths.get(nodeid);
@@ -630,7 +727,7 @@ export class PostMortemReducer implements VirtiofsdSink {
     const first = this.first;
     const last = this.last;
     const span = Number.isFinite(first) ? (last - first) / 1000 + resolutionSec : 0;
-    const durationSec = span > 0 ? span : 0;
+    const durationSec = Math.max(span, 0);
 
     // Recent
     const recent: RequestRow[] = [];
@@ -676,7 +773,7 @@ export class PostMortemReducer implements VirtiofsdSink {
         supersededRequests: this.superseded,
         evictedPending: this.evicted,
         distinctPids: this.pids.size,
-        distinctInodes: this.inodes.size,
+        distinctInodes: this.distinctInodes,
       },
       rate: {
         meanPerSec: durationSec > 0 ? total / durationSec : 0,
@@ -687,7 +784,7 @@ export class PostMortemReducer implements VirtiofsdSink {
       byOpcode,
       byPid,
       byInode: {
-        distinct: this.inodes.size,
+        distinct: this.distinctInodes,
         rootRequests,
         rootShare: share(rootRequests),
         top: inodeRows,
@@ -695,6 +792,7 @@ export class PostMortemReducer implements VirtiofsdSink {
       byPidOpcode: pidOps.slice(0, top),
       errors: { total: this.repliesError, byErrno, byOpcode: errByOp },
       unanswered: unansweredRows,
+      unansweredAtInit: [...this.lostAtInit],
       recent,
       orphanReplyLines: [...this.orphanLines],
       paths: { known: this.entries > 0, distinct: this.paths.size },
@@ -713,35 +811,65 @@ export class PostMortemReducer implements VirtiofsdSink {
     const width = Math.max(1, Math.ceil(span / this.opt.maxBuckets));
     const n = Math.ceil(span / width);
     const merged: Bucket[] = [];
-    for (let i = 0; i < n; i++) {
-      merged.push({ t: lo + i * width, requests: 0, errors: 0, ops: new Map(), pids: new Map() });
-    }
+    for (let i = 0; i < n; i++) merged.push(newBucket(lo + i * width));
     for (const b of this.buckets.values()) {
       const m = merged[Math.floor((b.t - lo) / width)];
       m.requests += b.requests;
       m.errors += b.errors;
-      for (const [k, v] of b.ops) m.ops.set(k, (m.ops.get(k) ?? 0) + v);
-      for (const [k, v] of b.pids) m.pids.set(k, (m.pids.get(k) ?? 0) + v);
+      for (let op = 0; op < SMALL_OPS; op++) m.ops[op] += b.ops[op];
+      if (b.otherOps) {
+        if (m.otherOps === null) m.otherOps = new Map();
+        for (const [k, v] of b.otherOps) m.otherOps.set(k, (m.otherOps.get(k) ?? 0) + v);
+      }
+      // Merged buckets keep the PID that was busiest in any one of their seconds.
+      if (b.topPidN > m.topPidN) {
+        m.topPid = b.topPid;
+        m.topPidN = b.topPidN;
+      }
     }
     return {
       bucketSec: width,
       buckets: merged.map((m) => {
-        const [topOp, topOpN] = argmax(m.ops);
-        const [topPid, topPidN] = argmax(m.pids);
+        const ops = new Map<number, number>();
+        for (let op = 0; op < SMALL_OPS; op++) if (m.ops[op] > 0) ops.set(op, m.ops[op]);
+        if (m.otherOps) for (const [k, v] of m.otherOps) ops.set(k, v);
+        const [topOp, topOpN] = argmax(ops);
         const opcodes: Record<string, number> = {};
-        for (const [k, v] of [...m.ops].sort((a, b) => b[1] - a[1])) opcodes[opcodeName(k)] = v;
+        for (const [k, v] of [...ops].sort((a, b) => b[1] - a[1] || a[0] - b[0])) opcodes[opcodeName(k)] = v;
         return {
           t: m.t * 1000,
           requests: m.requests,
           errors: m.errors,
           topOpcode: topOp === null ? null : opcodeName(topOp),
           topOpcodeRequests: topOpN,
-          topPid,
-          topPidRequests: topPidN,
+          topPid: m.topPid >= 0 ? m.topPid : null,
+          topPidRequests: m.topPidN,
           opcodes,
         };
       }),
     };
+  }
+
+  /** The `n` inodes with most requests (ties: smaller nodeid first). */
+  private topInodes(n: number): [number, number][] {
+    const direct = this.inodeDirect;
+    const cand = new Map<number, number>();
+    // Threshold pass over the typed array: keep a running top-n without building a map of every inode.
+    const best: [number, number][] = [];
+    let min = 0;
+    for (let id = 0; id < direct.length; id++) {
+      const v = direct[id];
+      if (v === 0 || (best.length >= n && v < min)) continue;
+      best.push([id, v]);
+      if (best.length > n * 4) {
+        best.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+        best.length = n;
+        min = best[n - 1][1];
+      }
+    }
+    for (const [k, v] of best) cand.set(k, v);
+    for (const [k, v] of this.inodeMap) cand.set(k, v);
+    return topEntries(cand, n);
   }
 }
 

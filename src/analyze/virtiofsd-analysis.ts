@@ -67,12 +67,9 @@ export class VirtiofsdAnalysis {
     this.reducer = new PostMortemReducer(opts);
     this.parser = new VirtiofsdLineParser(this.reducer, { format: this.forced, assumeYear: opts.assumeYear });
     const parser = this.parser;
-    this.scanner = new LineScanner(
-      (b, s, e, n) => {
-        parser.line(b, s, e, n);
-      },
-      opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-    );
+    this.scanner = new LineScanner((b, s, e, n) => {
+      parser.line(b, s, e, n);
+    }, opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
   }
 
   push(chunk: Buffer): void {
@@ -132,14 +129,17 @@ export class VirtiofsdAnalysis {
       );
     }
     if (pm.totals.evictedPending > 0) {
-      warnings.push(`${pm.totals.evictedPending} outstanding requests dropped from pairing (over the pending cap)`);
+      warnings.push(
+        `${pm.totals.evictedPending} outstanding requests dropped from pairing (over the pending cap)`,
+      );
     }
     if (pm.totals.unansweredBeforeInit > 0) {
       warnings.push(
         `${pm.totals.unansweredBeforeInit} request(s) were still unanswered when a new INIT restarted the session`,
       );
     }
-    if (clockKind === 'monotonic') warnings.push('timestamps are the C 5.x monotonic clock (not wall-clock time)');
+    if (clockKind === 'monotonic')
+      warnings.push('timestamps are the C 5.x monotonic clock (not wall-clock time)');
     if (clockKind === 'syslog-no-year')
       warnings.push('syslog timestamps carry no year: the current year was assumed (--year to set it)');
     return {

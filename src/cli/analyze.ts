@@ -3,8 +3,9 @@ import type { Argv } from 'yargs';
 import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { UsageError, type VfsError } from '../errors.js';
 import { analyzeInput } from '../io/analyze-input.js';
-import { makeChalk, Progress, terminalWidth } from '../io/terminal.js';
+import { isStdin } from '../io/byte-source.js';
 import { writeStdout } from '../io/stdout.js';
+import { makeChalk, Progress, terminalWidth } from '../io/terminal.js';
 import type { ForcedFormat } from '../parse/virtiofsd.js';
 import { analysisDocument, type InputErrorRecord, renderJson } from '../report/json.js';
 import { renderTerminal } from '../report/terminal.js';
@@ -28,7 +29,11 @@ export function analyzeOptions<T>(y: Argv<T>) {
       array: true,
       default: [] as string[],
     })
-    .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (schema in README)' })
+    .option('json', {
+      type: 'boolean',
+      default: false,
+      describe: 'print one JSON document (schema in README)',
+    })
     .option('format', {
       choices: ['auto', 'rust', 'rust-legacy', 'c'] as const,
       default: 'auto' as const,
@@ -36,7 +41,10 @@ export function analyzeOptions<T>(y: Argv<T>) {
     })
     .option('top', { type: 'number', default: 15, describe: 'rows in the top-N tables' })
     .option('recent', { type: 'number', default: 20, describe: 'requests in the recent-activity table' })
-    .option('color', { type: 'boolean', describe: 'force colour on or off (default: on for a TTY; NO_COLOR honoured)' })
+    .option('color', {
+      type: 'boolean',
+      describe: 'force colour on or off (default: on for a TTY; NO_COLOR honoured)',
+    })
     .option('year', { type: 'number', describe: 'year for syslog/journal timestamps that carry none' });
 }
 
@@ -44,7 +52,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   if (args.logs.length === 0) throw new UsageError('no input: give a virtiofsd log file (or "-" for stdin)');
   if (!Number.isInteger(args.top) || args.top < 1) throw new UsageError('--top must be a positive integer');
   if (!Number.isInteger(args.recent) || args.recent < 0) throw new UsageError('--recent must be 0 or more');
-  if (args.logs.filter((l) => l === '-').length > 1) throw new UsageError('stdin ("-") can be read only once');
+  if (args.logs.filter(isStdin).length > 1) throw new UsageError('stdin ("-") can be read only once');
   const progress = new Progress();
   const chalkErr = makeChalk(process.stderr, args.color);
   const analyses: InputAnalysis[] = [];
@@ -53,7 +61,12 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   for (const log of args.logs) {
     const outcome = await analyzeInput(
       log,
-      { format: args.format, top: Math.max(args.top, 15), recent: Math.max(args.recent, 1), assumeYear: args.year },
+      {
+        format: args.format,
+        top: Math.max(args.top, 15),
+        recent: Math.max(args.recent, 1),
+        assumeYear: args.year,
+      },
       (f, done, total) => progress.update(f, done, total),
     );
     progress.clear();
@@ -70,7 +83,9 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   } else {
     const chalk = makeChalk(process.stdout, args.color);
     const width = terminalWidth(process.stdout);
-    const parts = analyses.map((a) => renderTerminal(a, { chalk, top: args.top, recent: args.recent, width }));
+    const parts = analyses.map((a) =>
+      renderTerminal(a, { chalk, top: args.top, recent: args.recent, width }),
+    );
     if (parts.length > 0) await writeStdout(parts.join('\n'));
   }
   return exit;

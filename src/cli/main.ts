@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { describeError, ExitCode, UsageError } from '../errors.js';
+import { STDIN_ARG } from '../io/byte-source.js';
 import { version } from '../version.js';
 import { type AnalyzeArgs, analyzeOptions, runAnalyze } from './analyze.js';
 
@@ -11,9 +12,11 @@ Docs: README.md (JSON schema, formats).`;
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
   let code: number = ExitCode.ok;
-  const parser = yargs(argv)
+  const parser = yargs(argv.map((a) => (a === '-' ? STDIN_ARG : a)))
     .scriptName('vfs-analyze')
-    .usage('$0 [LOG...] [options]\n\nWhy did my virtiofs-rooted VM hang? Post-mortem of virtiofsd debug logs.')
+    .usage(
+      '$0 [LOG...] [options]\n\nWhy did my virtiofs-rooted VM hang? Post-mortem of virtiofsd debug logs.',
+    )
     .command(
       '$0 [logs..]',
       'analyse virtiofsd debug log(s): request tables, pairing, rates',
@@ -42,7 +45,8 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     const { code: c, message } = describeError(err);
     if (message) process.stderr.write(`vfs-analyze: ${message}\n`);
     if (process.env.VFS_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    if (c === ExitCode.usage && err instanceof UsageError) process.stderr.write('Run vfs-analyze --help for usage.\n');
+    if (c === ExitCode.usage && err instanceof UsageError)
+      process.stderr.write('Run vfs-analyze --help for usage.\n');
     return c;
   }
   return code;

@@ -2,7 +2,11 @@
  * IO shell around the pure analysis: read one input, push its chunks, turn what went wrong into the error
  * hierarchy. A read failure midway (truncated gzip) keeps the partial analysis and reports the error beside it.
  */
-import { type AnalysisOptions, type InputAnalysis, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
+import {
+  type AnalysisOptions,
+  type InputAnalysis,
+  VirtiofsdAnalysis,
+} from '../analyze/virtiofsd-analysis.js';
 import { UnusableInputError, type VfsError } from '../errors.js';
 import { openByteSource } from './byte-source.js';
 

@@ -9,6 +9,13 @@ import { fsError, InputError } from '../errors.js';
 
 export const CHUNK_BYTES = 1024 * 1024;
 
+/** How `-` (stdin) travels through yargs, which drops a bare `-` positional. */
+export const STDIN_ARG = '\u0000stdin';
+
+export function isStdin(path: string): boolean {
+  return path === '-' || path === STDIN_ARG;
+}
+
 export interface ByteSource {
   /** Name shown in messages and output ('-' is shown as 'stdin'). */
   name: string;
@@ -32,7 +39,7 @@ async function sniff(path: string): Promise<Buffer> {
 }
 
 export async function openByteSource(path: string): Promise<ByteSource> {
-  if (path === '-') {
+  if (isStdin(path)) {
     return fromStream('stdin', process.stdin, null, false);
   }
   let size: number;

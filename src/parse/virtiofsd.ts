@@ -178,6 +178,7 @@ const NOISE_PREFIXES: [string, LineKindCode][] = [
   ['fv_', LineKind.transport],
   ['vu_', LineKind.transport],
   ['vhost_', LineKind.transport],
+  ['stop_all_queues', LineKind.transport],
   ['lo_', LineKind.passthrough],
   ['  forget ', LineKind.passthrough],
   ['INIT: ', LineKind.init],
@@ -450,7 +451,7 @@ export class VirtiofsdLineParser {
         if (b[numEnd] === 44) nodeid = readUint(b, numEnd + 8, e); // ", inode="
         if (opcode < 0) return LineKind.unrecognized;
         this.stats.byDaemon.rust++;
-        this.sink.request(this.ts, lineNo, opcode, nodeid < 0 ? 0 : nodeid, -1, -1, Daemon.rust);
+        this.sink.request(this.ts, lineNo, opcode, Math.max(nodeid, 0), -1, -1, Daemon.rust);
         return LineKind.request;
       }
     } else if (c0 === 117 /* u */) {
@@ -531,7 +532,8 @@ export class VirtiofsdLineParser {
         while (q < e && b[q] !== 41) q++;
         q++;
       }
-      if (b[q] === 44) q += 2; // ", "
+      if (b[q] === 44)
+        q += 2; // ", "
       else break;
     }
     if (unique < 0 || Number.isNaN(error)) return LineKind.unrecognized;
@@ -614,8 +616,13 @@ export class VirtiofsdLineParser {
       if (text.startsWith(prefix)) return kind;
     }
     if (text.endsWith(': reinit')) return LineKind.init;
-    if (text.startsWith('  ') && /^ {2}\d+\/.* -> \d+$/.test(b.toString('latin1', p, e))) return LineKind.passthrough;
+    if (text.startsWith('  ') && /^ {2}\d+\/.* -> \d+$/.test(b.toString('latin1', p, e)))
+      return LineKind.passthrough;
     if (/^\s+at /.test(text) || /^\s*\d+: /.test(text)) return LineKind.crash; // backtrace frames
+    // The C daemon prefixes its debug messages with the C function name (`fuse_log("%s: ...", __func__)`).
+    if ((this.wrapper === 'c-prefix' || this.wrapper === 'c-syslog-id') && /^[a-z][a-z0-9_]*: /.test(text)) {
+      return LineKind.other;
+    }
     return LineKind.unrecognized;
   }
 
@@ -685,7 +692,12 @@ export class VirtiofsdLineParser {
     frac: string | undefined,
     zone: string | undefined,
   ): void {
-    let ms = (daysFromCivil(Number(y), Number(mo), Number(d)) * 86400 + Number(h) * 3600 + Number(mi) * 60 + Number(sec)) * 1000;
+    let ms =
+      (daysFromCivil(Number(y), Number(mo), Number(d)) * 86400 +
+        Number(h) * 3600 +
+        Number(mi) * 60 +
+        Number(sec)) *
+      1000;
     const fracDigits = frac ? frac.length : 0;
     if (frac) ms += (Number(frac) / 10 ** fracDigits) * 1000;
     if (zone && zone !== 'Z') {

@@ -19,7 +19,11 @@ export function utc(ms: number | null, sameDayAs?: number | null, fraction = fal
   if (ms === null || !Number.isFinite(ms)) return '—';
   const iso = new Date(ms).toISOString();
   const time = fraction ? iso.slice(11, 23) : iso.slice(11, 19);
-  if (sameDayAs !== undefined && sameDayAs !== null && iso.slice(0, 10) === new Date(sameDayAs).toISOString().slice(0, 10)) {
+  if (
+    sameDayAs !== undefined &&
+    sameDayAs !== null &&
+    iso.slice(0, 10) === new Date(sameDayAs).toISOString().slice(0, 10)
+  ) {
     return time;
   }
   return `${iso.slice(0, 10)} ${time}`;

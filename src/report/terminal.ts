@@ -63,7 +63,10 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
     k.queue + k.lifecycle + k.transport + k.passthrough + k.init + k.warning + k.crash + k.other + k.blank;
   const t = a.totals;
   const day = a.time.first;
-  out.push(c.bold(`${a.file}`) + c.dim(` — ${DAEMON[a.format.detected]}${a.format.forced !== 'auto' ? ' (forced)' : ''}`));
+  out.push(
+    c.bold(`${a.file}`) +
+      c.dim(` — ${DAEMON[a.format.detected]}${a.format.forced !== 'auto' ? ' (forced)' : ''}`),
+  );
   out.push(
     `Lines    ${int(a.lines.total)}: ${int(k.request)} requests, ${int(k.reply)} replies, ${int(noise)} known noise, ` +
       (k.unrecognized > 0 ? c.yellow(`${int(k.unrecognized)} unrecognized`) : '0 unrecognized') +
@@ -95,8 +98,12 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
   if (a.timeline.buckets.length > 1) {
     const width = Math.max(20, Math.min(o.width - 12, 100));
     const vals = a.timeline.buckets.map((b) => b.requests);
-    out.push(section(`Requests over time (${a.timeline.bucketSec} s buckets, peak ${int(a.rate.peakPerSec)}/s)`, c));
-    out.push(`${c.dim(utc(a.timeline.buckets[0].t, day))} ${c.cyan(sparkline(vals, width))} ${c.dim(utc(a.timeline.buckets.at(-1)!.t, day))}`);
+    out.push(
+      section(`Requests over time (${a.timeline.bucketSec} s buckets, peak ${int(a.rate.peakPerSec)}/s)`, c),
+    );
+    out.push(
+      `${c.dim(utc(a.timeline.buckets[0].t, day))} ${c.cyan(sparkline(vals, width))} ${c.dim(utc(a.timeline.buckets.at(-1)!.t, day))}`,
+    );
   }
 
   // By opcode
@@ -123,7 +130,8 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
       ]);
     }
     out.push(tb.toString());
-    if (a.byOpcode.length > o.top) out.push(c.dim(`  … ${a.byOpcode.length - o.top} more opcodes (--top, --json)`));
+    if (a.byOpcode.length > o.top)
+      out.push(c.dim(`  … ${a.byOpcode.length - o.top} more opcodes (--top, --json)`));
   }
 
   // By PID
@@ -151,21 +159,31 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
 
   // By inode
   {
-    out.push(section(`Top inodes (${int(a.byInode.distinct)} distinct; root ${pct(a.byInode.rootShare)})`, c));
+    out.push(
+      section(`Top inodes (${int(a.byInode.distinct)} distinct; root ${pct(a.byInode.rootShare)})`, c),
+    );
     const withPaths = a.byInode.top.some((r) => r.paths && r.paths.length > 0);
-    const head = withPaths ? ['inode', 'requests', 'share', 'path(s) at the time'] : ['inode', 'requests', 'share'];
+    const head = withPaths
+      ? ['inode', 'requests', 'share', 'path(s) at the time']
+      : ['inode', 'requests', 'share'];
     const tb = table(head, c, ['right', 'right', 'right', 'left']);
     for (const r of a.byInode.top.slice(0, o.top)) {
       const row = [String(r.nodeid), int(r.requests), pct(r.share)];
       if (withPaths) {
         const p = r.paths ?? [];
-        row.push(clip(p.map((x) => (p.length > 1 ? `${x.path} (${int(x.requests)})` : x.path)).join(', '), 40));
+        row.push(
+          clip(p.map((x) => (p.length > 1 ? `${x.path} (${int(x.requests)})` : x.path)).join(', '), 40),
+        );
       }
       tb.push(row);
     }
     out.push(tb.toString());
     if (a.format.detected === 'rust') {
-      out.push(c.dim('  Rust virtiofsd logs only the parent of a Lookup; the looked-up child shows up as later inodes.'));
+      out.push(
+        c.dim(
+          '  Rust virtiofsd logs only the parent of a Lookup; the looked-up child shows up as later inodes.',
+        ),
+      );
     }
   }
 
@@ -174,7 +192,12 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
     out.push(section('Top (PID, opcode) pairs', c));
     const tb = table(['pid', 'opcode', 'requests', 'share'], c, ['left', 'left', 'right', 'right']);
     for (const r of a.byPidOpcode.slice(0, Math.min(o.top, 10))) {
-      tb.push([clip(pidLabel(r.pid), 28), r.name, int(r.requests), pct(t.requests ? r.requests / t.requests : 0)]);
+      tb.push([
+        clip(pidLabel(r.pid), 28),
+        r.name,
+        int(r.requests),
+        pct(t.requests ? r.requests / t.requests : 0),
+      ]);
     }
     out.push(tb.toString());
   }
@@ -228,7 +251,14 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
       'left',
     ]);
     for (const r of a.recent.slice(-o.recent)) {
-      const res = r.result === 'ok' ? 'OK' : r.result === 'noreply' ? c.dim('no reply') : r.result === 'pending' ? c.red('pending') : c.yellow(r.result);
+      const res =
+        r.result === 'ok'
+          ? 'OK'
+          : r.result === 'noreply'
+            ? c.dim('no reply')
+            : r.result === 'pending'
+              ? c.red('pending')
+              : c.yellow(r.result);
       tb.push([
         String(r.line),
         utc(r.ts, day, a.clock.resolution !== 'second'),

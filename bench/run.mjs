@@ -1,0 +1,325 @@
+#!/usr/bin/env node
+// Benchmark: vfs-analyze --json vs a mawk counting baseline on a synthetic Rust virtiofsd log.
+//
+//   node bench/run.mjs [--quick] [--size-gb G] [--runs N] [--analyzer PATH]   (npm run bench builds first)
+//
+// Generates bench/.data/*.log if missing or stale, warms the page cache, times each tool (median of N runs),
+// records peak RSS, verifies the analyzer's counts against mawk, and prints a table. Exit 1 only on a count
+// mismatch or a crash; missed performance targets are reported but exit 0.
+
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BYTES_PER_REQUEST, DEFAULT_REQUESTS, GEN_VERSION } from './gen-rust-log.mjs';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
+const DATA = join(ROOT, 'bench/.data');
+const AWK = join(ROOT, 'bench/ref-count.awk');
+const SEED = 1;
+const TARGET_TIME_RATIO = 1.0;
+const TARGET_RSS_MB = 150;
+const TOP_INODES = 10;
+
+function parseArgs(argv) {
+  const o = { quick: false, sizeGb: 0, runs: 3, analyzer: join(ROOT, 'bin/vfs-analyze.js') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--size-gb') o.sizeGb = Number(argv[++i]);
+    else if (a === '--runs') o.runs = Number.parseInt(argv[++i], 10);
+    else if (a === '--analyzer') o.analyzer = resolve(argv[++i]);
+    else {
+      console.error('usage: run.mjs [--quick] [--size-gb G] [--runs N] [--analyzer PATH]');
+      process.exit(2);
+    }
+  }
+  return o;
+}
+
+const fmtMB = (bytes) => (bytes / 1e6).toFixed(0);
+
+/** Generate FILE (with a .meta.json sidecar) unless an up-to-date copy exists. */
+async function ensureLog(requests) {
+  const file = join(DATA, `rust-${requests}.log`);
+  const metaFile = `${file}.meta.json`;
+  const want = { genVersion: GEN_VERSION, requests, seed: SEED };
+  if (existsSync(file) && existsSync(metaFile)) {
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+    if (Object.keys(want).every((k) => meta[k] === want[k]) && meta.bytes === statSync(file).size)
+      return file;
+  }
+  const t0 = performance.now();
+  const r = await exec(process.execPath, [
+    join(ROOT, 'bench/gen-rust-log.mjs'),
+    '--requests',
+    String(requests),
+    '--seed',
+    String(SEED),
+    '--out',
+    file,
+  ]);
+  if (r.code !== 0) fail(`generator failed (exit ${r.code}):\n${r.stderr}`);
+  const bytes = statSync(file).size;
+  writeFileSync(metaFile, JSON.stringify({ ...want, bytes }) + '\n');
+  console.log(`generated ${file}: ${fmtMB(bytes)} MB in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  return file;
+}
+
+async function warm(file) {
+  const t0 = performance.now();
+  for await (const _ of createReadStream(file, { highWaterMark: 16 << 20 })) {
+    // discard: only fills the page cache
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/** Spawn, collect stdout (Buffer) and the tail of stderr, time the wall clock. */
+function exec(cmd, args, { env, pollHwm = false } = {}) {
+  return new Promise((done) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = [];
+    let stderr = '';
+    let hwmKB = 0;
+    const poll = pollHwm
+      ? setInterval(() => {
+          try {
+            const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+            if (m) hwmKB = Math.max(hwmKB, Number(m[1]));
+          } catch {}
+        }, 5)
+      : undefined;
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => {
+      stderr = (stderr + d).slice(-4000);
+    });
+    child.on('error', (e) => {
+      clearInterval(poll);
+      done({ code: -1, signal: null, stdout: Buffer.alloc(0), stderr: String(e), seconds: 0, hwmKB });
+    });
+    child.on('close', (code, signal) => {
+      clearInterval(poll);
+      const seconds = (performance.now() - t0) / 1000;
+      done({ code, signal, stdout: Buffer.concat(out), stderr, seconds, hwmKB });
+    });
+  });
+}
+
+const rssFile = join(tmpdir(), `vfs-bench-rss-${process.pid}`);
+const gnuTime = existsSync('/usr/bin/time');
+
+/** One timed run of a tool; returns { seconds, rssKB, stdout, code, signal, stderr }. */
+async function runTool(tool, file) {
+  rmSync(rssFile, { force: true });
+  let r;
+  if (tool.kind === 'awk' && gnuTime) {
+    r = await exec('/usr/bin/time', ['-f', '%M', '-o', rssFile, 'mawk', '-f', AWK, file], {
+      env: { LC_ALL: 'C' },
+    });
+  } else if (tool.kind === 'awk') {
+    r = await exec('mawk', ['-f', AWK, file], { env: { LC_ALL: 'C' }, pollHwm: true });
+  } else {
+    r = await exec(process.execPath, ['--import', join(ROOT, 'bench/rss-reporter.mjs'), ...tool.args(file)], {
+      env: { VFS_BENCH_RSS_FILE: rssFile },
+    });
+  }
+  const rssText = existsSync(rssFile) ? readFileSync(rssFile, 'utf8').trim().split('\n').pop() : '';
+  r.rssKB = Number(rssText) || r.hwmKB || Number.NaN;
+  return r;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Parse ref-count.awk output. Inode ids stay strings (nodeids may exceed 2^53). */
+function parseAwk(text) {
+  const ref = { total: 0, ops: new Map(), pids: new Map(), inodes: new Map() };
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    if (f[0] === 'opcode') ref.ops.set(Number(f[1]), { name: f[2], requests: Number(f[3]) });
+    else if (f[0] === 'pid') ref.pids.set(Number(f[1]), Number(f[2]));
+    else if (f[0] === 'inode') ref.inodes.set(f[1], Number(f[2]));
+    else if (f[0] === 'total') ref.total = Number(f[1]);
+  }
+  return ref;
+}
+
+const cmpId = (a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
+
+function topInodes(inodes, n) {
+  return [...inodes].sort((a, b) => b[1] - a[1] || cmpId(a[0], b[0])).slice(0, n);
+}
+
+/** Compare analyzer JSON with the awk reference; returns { errors, notes }. */
+function verify(stdout, ref) {
+  const errors = [];
+  const notes = [];
+  let doc;
+  try {
+    doc = JSON.parse(stdout.toString('utf8'));
+  } catch (e) {
+    return { errors: [`analyzer stdout is not JSON (${e.message}): ${stdout.subarray(0, 200)}`], notes };
+  }
+  if (doc.schema !== 'vfs-analyze.analysis' || doc.schemaVersion !== 1)
+    errors.push(`unexpected schema ${doc.schema} v${doc.schemaVersion}`);
+  const input = doc.inputs?.[0];
+  if (!input) return { errors: [...errors, 'no inputs[0] in analyzer JSON'], notes };
+
+  const eq = (what, got, want) => {
+    if (got !== want) errors.push(`${what}: analyzer ${got}, mawk ${want}`);
+  };
+  eq('totals.requests', input.totals?.requests, ref.total);
+
+  const ops = new Map((input.byOpcode ?? []).map((o) => [o.opcode, o]));
+  for (const [num, { name, requests }] of ref.ops) {
+    const o = ops.get(num);
+    eq(`byOpcode ${name} (${num}) requests`, o?.requests, requests);
+    if (o && o.name !== name) {
+      if (name.startsWith('unknown('))
+        notes.push(`opcode ${num}: analyzer names it "${o.name}", awk "${name}"`);
+      else errors.push(`byOpcode ${num} name: analyzer "${o.name}", mawk "${name}"`);
+    }
+  }
+  for (const [num, o] of ops)
+    if (!ref.ops.has(num)) errors.push(`byOpcode ${num}: analyzer ${o.requests}, mawk none`);
+
+  // Unknown-opcode requests carry no pid; tolerate an analyzer entry with pid null for them.
+  const pids = new Map((input.byPid ?? []).filter((p) => p.pid != null).map((p) => [p.pid, p.requests]));
+  eq('byPid distinct pids', pids.size, ref.pids.size);
+  for (const [pid, n] of ref.pids) if (pids.get(pid) !== n) eq(`byPid ${pid}`, pids.get(pid), n);
+
+  eq('byInode.distinct', input.byInode?.distinct, ref.inodes.size);
+  const want = topInodes(ref.inodes, TOP_INODES);
+  const got = (input.byInode?.top ?? []).slice(0, TOP_INODES);
+  if (got.length < want.length) errors.push(`byInode.top has ${got.length} entries, want ${want.length}`);
+  want.forEach(([id, n], i) => {
+    const g = got[i];
+    if (g && (String(g.nodeid) !== id || g.requests !== n))
+      errors.push(`byInode.top[${i}]: analyzer ${g.nodeid}=${g.requests}, mawk ${id}=${n}`);
+  });
+  return { errors, notes };
+}
+
+function fail(msg) {
+  console.error(`\nFAIL: ${msg}`);
+  process.exit(1);
+}
+
+function table(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+  return rows
+    .map((r) =>
+      r.map((v, c) => (c === 0 ? String(v).padEnd(widths[c]) : String(v).padStart(widths[c]))).join('  '),
+    )
+    .join('\n');
+}
+
+async function benchOne(label, requests, opts) {
+  const file = await ensureLog(requests);
+  const bytes = statSync(file).size;
+  console.log(`\n== ${label}: ${file} (${fmtMB(bytes)} MB, ${requests} requests)`);
+  console.log(`page cache warmed in ${(await warm(file)).toFixed(2)} s`);
+
+  const tools = [
+    { name: 'mawk ref-count.awk', kind: 'awk' },
+    { name: 'vfs-analyze --json', kind: 'analyzer', args: (f) => [opts.analyzer, '--json', f] },
+    {
+      name: 'node split2 lines (ref)',
+      kind: 'ref',
+      args: (f) => [join(ROOT, 'bench/line-count.mjs'), 'split2', f],
+    },
+    {
+      name: 'node raw \\n count (ref)',
+      kind: 'ref',
+      args: (f) => [join(ROOT, 'bench/line-count.mjs'), 'raw', f],
+    },
+  ];
+  const results = new Map();
+  let ref;
+  let mismatch = false;
+  // Round-robin (mawk, analyzer, refs, mawk, ...) so background load hits every tool alike.
+  const runs = new Map(tools.map((t) => [t, []]));
+  for (let i = 0; i < opts.runs && !mismatch; i++) {
+    for (const tool of tools) {
+      const r = await runTool(tool, file);
+      const crashed = r.signal || r.code === -1 || (r.code !== 0 && tool.kind !== 'analyzer');
+      if (crashed)
+        fail(
+          `${tool.name} crashed (exit ${r.code}, signal ${r.signal}):\n${r.stderr || r.stdout.subarray(0, 2000)}`,
+        );
+      if (tool.kind === 'awk') {
+        const parsed = parseAwk(r.stdout.toString('utf8'));
+        if (parsed.total !== requests)
+          fail(`mawk counted ${parsed.total} requests, generator wrote ${requests}`);
+        ref ??= parsed;
+      } else if (tool.kind === 'analyzer') {
+        const { errors, notes } = verify(r.stdout, ref);
+        if (r.code !== 0)
+          notes.push(`analyzer exited ${r.code}${r.stderr ? `: ${r.stderr.trim().slice(-300)}` : ''}`);
+        if (i === 0) for (const n of notes) console.log(`note: ${n}`);
+        if (errors.length) {
+          if (r.code !== 0 && r.stdout.length === 0) fail(`analyzer crashed (exit ${r.code}):\n${r.stderr}`);
+          mismatch = true;
+          console.error(`\nCOUNT MISMATCH (run ${i + 1}), ${errors.length} difference(s):`);
+          for (const e of errors.slice(0, 25)) console.error(`  ${e}`);
+          break;
+        }
+        if (i === 0)
+          console.log(
+            'verify: analyzer counts == mawk counts (total, opcodes, pids, distinct + top-10 inodes)',
+          );
+      }
+      runs.get(tool).push(r);
+    }
+  }
+  for (const [tool, rs] of runs)
+    results.set(tool.name, {
+      seconds: median(rs.map((r) => r.seconds)),
+      all: rs.map((r) => r.seconds.toFixed(2)).join(' '),
+      rssMB: Math.max(...rs.map((r) => r.rssKB)) / 1024,
+    });
+  if (mismatch) return { mismatch };
+
+  const awk = results.get(tools[0].name);
+  const rows = [['tool', 'median s', 'MB/s', 'peak RSS MB', 'time ×mawk', 'RSS ×mawk', 'runs s']];
+  for (const [name, r] of results)
+    rows.push([
+      name,
+      r.seconds.toFixed(3),
+      (bytes / 1e6 / r.seconds).toFixed(0),
+      r.rssMB.toFixed(1),
+      (r.seconds / awk.seconds).toFixed(2),
+      (r.rssMB / awk.rssMB).toFixed(1),
+      r.all,
+    ]);
+  console.log(`\n${table(rows)}\n`);
+  const an = results.get(tools[1].name);
+  const timeOk = an.seconds <= awk.seconds * TARGET_TIME_RATIO;
+  const rssOk = an.rssMB <= TARGET_RSS_MB;
+  console.log(
+    `target time ≤ ${TARGET_TIME_RATIO.toFixed(1)}× mawk: ${timeOk ? 'PASS' : 'FAIL'} (${(an.seconds / awk.seconds).toFixed(2)}×)`,
+  );
+  console.log(
+    `target peak RSS ≤ ${TARGET_RSS_MB} MB: ${rssOk ? 'PASS' : 'FAIL'} (${an.rssMB.toFixed(1)} MB)`,
+  );
+  return { mismatch: false, timeOk, rssOk };
+}
+
+const opts = parseArgs(process.argv.slice(2));
+if (!existsSync(opts.analyzer)) fail(`analyzer not found: ${opts.analyzer} (run npm run build?)`);
+const sets = opts.quick
+  ? [['quick ~50 MB', Math.round(50e6 / BYTES_PER_REQUEST)]]
+  : [['default ~450 MB', DEFAULT_REQUESTS]];
+if (opts.sizeGb > 0) sets.push([`${opts.sizeGb} GB`, Math.round((opts.sizeGb * 1e9) / BYTES_PER_REQUEST)]);
+
+let failed = false;
+for (const [label, requests] of sets) {
+  const r = await benchOne(label, requests, opts);
+  failed ||= r.mismatch;
+}
+rmSync(rssFile, { force: true });
+if (failed) fail('analyzer counts differ from the mawk reference');

@@ -1,0 +1,168 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+
+const LOOP = 'fixtures/lab/rust-1.13.2-loop2-10s-cache-never/virtiofsd.log.gz';
+const CWALK = 'fixtures/lab/c-7.2-walk-cache-none/virtiofsd.log.gz';
+const RUST = 'fixtures/harness/rust-1.13.2-debug.log';
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vfs-cli-'));
+});
+
+function oneLineError(stderr: string) {
+  const lines = stderr.trim().split('\n');
+  expect(lines.length).toBeLessThanOrEqual(2);
+  expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+  return lines[0];
+}
+
+describe('vfs-analyze LOG', () => {
+  it('prints the incident tables for a real capture', () => {
+    const r = runCli([LOOP]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('83,602 requests');
+    expect(r.stdout).toContain('Requests by opcode');
+    expect(r.stdout).toContain('Getattr (3)');
+    expect(r.stdout).toContain('Top inodes (22,802 distinct; root 36.4%)');
+    expect(r.stdout).not.toMatch(/\x1b\[/); // NO_COLOR
+    const width = Math.max(...r.stdout.split('\n').map((l) => [...l].length));
+    expect(width).toBeLessThanOrEqual(100);
+  });
+
+  it('--json prints one versioned document', () => {
+    const r = runCli(['--json', LOOP, CWALK]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.schema).toBe('vfs-analyze.analysis');
+    expect(doc.schemaVersion).toBe(1);
+    expect(doc.inputs).toHaveLength(2);
+    expect(doc.inputs[0].totals.requests).toBe(83602);
+    expect(doc.inputs[1].format.detected).toBe('c');
+    expect(doc.inputs[1].byInode.top[0].paths.length).toBeGreaterThan(0);
+    expect(doc.errors).toEqual([]);
+  });
+
+  it('reads stdin with "-" and colours only when asked', () => {
+    const r = runCli(['-', '--color'], { input: readFileSync(RUST) });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('stdin');
+    expect(r.stdout).toMatch(/\x1b\[/);
+  });
+
+  it('shows paths from a C log beside inode numbers', () => {
+    const r = runCli([CWALK]);
+    expect(r.stdout).toContain('path(s) at the time');
+  });
+});
+
+describe('bad input: one clear line, documented exit code, other inputs still analysed', () => {
+  it('missing file → 2', () => {
+    const r = runCli(['nope.log']);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.stderr)).toBe('vfs-analyze: nope.log: no such file');
+  });
+
+  it('a directory → 2', () => {
+    const r = runCli(['fixtures']);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.stderr)).toContain('fixtures: is a directory');
+  });
+
+  it('unreadable file → 2 (skipped when running as root)', () => {
+    if (process.getuid?.() === 0) return;
+    const f = join(dir, 'noperm.log');
+    writeFileSync(f, 'x\n', { mode: 0o000 });
+    const r = runCli([f]);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.stderr)).toContain('permission denied');
+  });
+
+  it('empty file → 3', () => {
+    const f = join(dir, 'empty.log');
+    writeFileSync(f, '');
+    const r = runCli([f]);
+    expect(r.code).toBe(3);
+    expect(oneLineError(r.stderr)).toContain('empty file');
+  });
+
+  it('binary garbage → 3', () => {
+    const f = join(dir, 'bin.log');
+    writeFileSync(f, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2, 3, 0, 0]));
+    const r = runCli([f]);
+    expect(r.code).toBe(3);
+    expect(oneLineError(r.stderr)).toContain('binary data');
+  });
+
+  it('not a virtiofsd log → 3; an info-level virtiofsd log says how to enable debug', () => {
+    const f = join(dir, 'other.log');
+    writeFileSync(f, 'hello\nworld\n');
+    const r = runCli([f]);
+    expect(r.code).toBe(3);
+    expect(oneLineError(r.stderr)).toContain('not a virtiofsd debug log');
+    const g = join(dir, 'info.log');
+    writeFileSync(
+      g,
+      '[2026-11-27T02:44:22Z INFO  virtiofsd] Waiting for vhost-user socket connection...\n[2026-11-27T02:44:23Z INFO  virtiofsd] Client connected, servicing requests\n',
+    );
+    const r2 = runCli([g]);
+    expect(r2.code).toBe(3);
+    expect(r2.stderr).toContain('--log-level debug');
+  });
+
+  it('truncated gzip → 2, with the readable part still analysed', () => {
+    const whole = gzipSync(readFileSync(RUST));
+    const f = join(dir, 'trunc.log.gz');
+    writeFileSync(f, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    const r = runCli(['--json', f]);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r.stderr)).toMatch(/trunc\.log\.gz: (truncated gzip|corrupt gzip)/);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.errors[0].exitCode).toBe(2);
+  });
+
+  it('a 50 MB line is counted as overlong and skipped, the rest analysed', () => {
+    const f = join(dir, 'long.log');
+    const text = readFileSync(RUST, 'utf8');
+    writeFileSync(f, `${text}${'x'.repeat(50 * 1024 * 1024)}\n${text}`);
+    const r = runCli(['--json', f]);
+    expect(r.code).toBe(0);
+    const a = JSON.parse(r.stdout).inputs[0];
+    expect(a.lines.overlong).toBe(1);
+    expect(a.totals.requests).toBe(62);
+    expect(r.stderr).toBe('');
+  });
+
+  it('mixed formats in one file → analysed with a warning', () => {
+    const f = join(dir, 'mixed.log');
+    writeFileSync(f, readFileSync(RUST, 'utf8') + readFileSync('fixtures/harness/c-7.2-debug.log', 'utf8'));
+    const r = runCli(['--json', f]);
+    expect(r.code).toBe(0);
+    const a = JSON.parse(r.stdout).inputs[0];
+    expect(a.totals.requests).toBe(61);
+    expect(a.warnings.join(' ')).toContain('mixed formats');
+  });
+
+  it('several inputs: good ones are printed, the exit code is the worst', () => {
+    const r = runCli(['--json', RUST, 'missing.log', join(dir, 'empty.log')]);
+    expect(r.code).toBe(3);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.inputs).toHaveLength(1);
+    expect(doc.errors.map((e: { exitCode: number }) => e.exitCode)).toEqual([2, 3]);
+  });
+
+  it('usage errors → 2 with a hint', () => {
+    const r = runCli([]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no input');
+    const r2 = runCli(['--bogus', RUST]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain('Unknown argument');
+    const r3 = runCli(['--format', 'xml', RUST]);
+    expect(r3.code).toBe(2);
+  });
+});
