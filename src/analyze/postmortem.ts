@@ -150,6 +150,9 @@ class PidAgg {
   /** Requests in second `secT` (for the per-second top PID without a map per second). */
   secT = Number.NaN;
   secN = 0;
+  /** The second before, kept so C logs whose stamps step back across a second boundary still count exactly. */
+  prevT = Number.NaN;
+  prevN = 0;
   errors = 0;
   first = Number.NaN;
   last = Number.NaN;
@@ -223,6 +226,16 @@ export class PostMortemReducer implements VirtiofsdSink {
   private noReply = 0;
   private orphanReplies = 0;
   private readonly orphanLines: number[] = [];
+  /** Orphan replies seen before this reducer's first INIT: a reducer that read the preceding part of the same
+   * file (see `absorb`) may hold their requests. */
+  private earlyOrphans: { unique: number; error: number; ts: number; line: number }[] = [];
+  /** Per-PID requests in the first second seen (to merge the top PID of a second split across ranges). */
+  private firstSec = Number.NaN;
+  private readonly firstSecPids = new Map<number, number>();
+  /** Uniques of replies paired with a unique-less request before the first INIT (for an exact `absorb`). */
+  private fifoPairedUniques: number[] = [];
+  private fifoOverflow = false;
+  private firstInitTs = Number.NaN;
   private inits = 0;
   private unansweredBeforeInit = 0;
   private readonly lostAtInit: UnansweredRow[] = [];
@@ -303,7 +316,10 @@ export class PostMortemReducer implements VirtiofsdSink {
           this.buckets.set(sec, b);
         }
         this.cur = b;
+        if (Number.isNaN(this.firstSec)) this.firstSec = sec;
       }
+      if (sec === this.firstSec && pid >= 0)
+        this.firstSecPids.set(pid, (this.firstSecPids.get(pid) ?? 0) + 1);
       b.requests++;
       if (opcode < SMALL_OPS) b.ops[opcode]++;
       else {
@@ -334,8 +350,17 @@ export class PostMortemReducer implements VirtiofsdSink {
       }
       if (b !== null) {
         if (agg.secT !== sec) {
-          agg.secT = sec;
-          agg.secN = 0;
+          const t = agg.prevT;
+          const n = agg.prevN;
+          agg.prevT = agg.secT;
+          agg.prevN = agg.secN;
+          if (t === sec) {
+            agg.secT = t;
+            agg.secN = n;
+          } else {
+            agg.secT = sec;
+            agg.secN = 0;
+          }
         }
         const n = ++agg.secN;
         if (n > b.topPidN || (n === b.topPidN && pid < b.topPid)) {
@@ -451,6 +476,10 @@ export class PostMortemReducer implements VirtiofsdSink {
       if (p !== undefined) this.overflow.delete(unique);
       else if (this.noUniqueHead < this.noUnique.length) {
         p = this.noUnique[this.noUniqueHead++];
+        if (this.inits === 0) {
+          if (this.fifoPairedUniques.length < 10_000) this.fifoPairedUniques.push(unique);
+          else this.fifoOverflow = true;
+        }
         if (this.noUniqueHead > 1024 && this.noUniqueHead * 2 > this.noUnique.length) {
           this.noUnique.splice(0, this.noUniqueHead);
           this.noUniqueHead = 0;
@@ -466,6 +495,8 @@ export class PostMortemReducer implements VirtiofsdSink {
         if (cr === undefined) {
           this.orphanReplies++;
           if (this.orphanLines.length < 10) this.orphanLines.push(line);
+          if (this.inits === 0 && this.earlyOrphans.length < 100_000)
+            this.earlyOrphans.push({ unique, error, ts, line });
           if (error !== 0) this.countError(-1, -1, error, ts);
           return;
         }
@@ -535,8 +566,14 @@ export class PostMortemReducer implements VirtiofsdSink {
       if (agg !== undefined) agg.errors++;
     }
     if (!Number.isNaN(ts)) {
-      const b = this.buckets.get(Math.floor(ts / 1000));
-      if (b !== undefined) b.errors++;
+      // Every error reply lands in the timeline, even in a second without requests.
+      const sec = Math.floor(ts / 1000);
+      let b = this.buckets.get(sec);
+      if (b === undefined) {
+        b = newBucket(sec);
+        this.buckets.set(sec, b);
+      }
+      b.errors++;
     }
   }
 
@@ -575,6 +612,7 @@ export class PostMortemReducer implements VirtiofsdSink {
 
   private resetAtInit(ts: number): void {
     this.inits++;
+    if (this.inits === 1) this.firstInitTs = ts;
     const lost = this.outstanding();
     if (lost.length > 0) {
       this.unansweredBeforeInit += lost.length;
@@ -602,6 +640,316 @@ export class PostMortemReducer implements VirtiofsdSink {
       result: 'pending',
       ageSec: Number.isFinite(p.ts) && Number.isFinite(now) ? (now - p.ts) / 1000 : null,
     };
+  }
+
+  /**
+   * Whether `absorb(next)` gives exactly what one reducer reading both ranges would: no C lookup paths (they
+   * depend on earlier lines), no unique-less request still waiting here, and no reply in `next` that paired with
+   * one of its own unique-less requests while its unique was outstanding here.
+   */
+  canAbsorb(next: PostMortemReducer): boolean {
+    if (this.entries > 0 || next.entries > 0 || next.fifoOverflow) return false;
+    if (this.noUnique.length > this.noUniqueHead) return false;
+    for (const u of next.fifoPairedUniques) {
+      if (this.pKey[u & MASK] === u || this.overflow.has(u) || this.cReads.has(u)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Make this reducer describe its own input followed by `next`'s: the next byte range of the same file, read by
+   * another reducer (a worker thread). `lineOffset` is the number of lines before `next`'s range. Exact when
+   * `canAbsorb(next)`; assumes uniques are not reused within a session (Linux increments a 64-bit counter).
+   * `next` is consumed (its contents are moved, not copied).
+   */
+  absorb(next: PostMortemReducer, lineOffset: number): void {
+    const o = next;
+    const N = this.ringN;
+    const hadInit = this.inits > 0;
+    // 1. Shift next's line numbers into file coordinates.
+    for (let i = 0; i < TABLE; i++) if (o.pKey[i] >= 0) o.pLine[i] += lineOffset;
+    for (const p of o.overflow.values()) p.line += lineOffset;
+    for (const p of o.noUnique) p.line += lineOffset;
+    for (let i = 0; i < o.ringCount; i++) o.rLine[(o.ringPos - 1 - i + N) % N] += lineOffset;
+    for (let i = 0; i < o.orphanLines.length; i++) o.orphanLines[i] += lineOffset;
+    for (const r of o.earlyOrphans) r.line += lineOffset;
+    for (const r of o.lostAtInit) r.line += lineOffset;
+
+    // 2. Replies in next whose requests are outstanding here.
+    const pairedLines = new Set<number>();
+    const unpaired: typeof o.earlyOrphans = [];
+    for (const r of o.earlyOrphans) {
+      let op = -1;
+      let pid = -1;
+      let ring = -1;
+      let reqLine = -1;
+      const i = r.unique & MASK;
+      if (this.pKey[i] === r.unique) {
+        this.pKey[i] = -1;
+        this.pendingCount--;
+        op = this.pOp[i];
+        pid = this.pPid[i];
+        ring = this.pRing[i];
+        reqLine = this.pLine[i];
+      } else {
+        const p = this.overflow.get(r.unique);
+        if (p !== undefined) {
+          this.overflow.delete(r.unique);
+          op = p.opcode;
+          pid = p.pid;
+          ring = p.ring;
+          reqLine = p.line;
+        } else {
+          const cr = this.cReads.get(r.unique);
+          if (cr !== undefined) {
+            this.cReads.delete(r.unique);
+            op = OP.READ;
+            ring = cr - 1;
+            reqLine = this.rUnique[ring] === r.unique ? this.rLine[ring] : -1;
+            this.noReply--;
+            this.opNoReply[OP.READ]--;
+          }
+        }
+      }
+      if (op < 0) {
+        unpaired.push(r);
+        continue;
+      }
+      pairedLines.add(r.line);
+      o.orphanReplies--;
+      if (ring >= 0 && this.rLine[ring] === reqLine) this.rResult[ring] = r.error === 0 ? RESULT_OK : r.error;
+      if (r.error === 0) {
+        if (op < SMALL_OPS) this.opOk[op]++;
+        else this.otherOp(op).ok++;
+        if (op === OP.READ || op === OP.READDIR || op === OP.READDIRPLUS) this.sawReadLikeOk = true;
+      } else {
+        // errno and bucket were counted by `next`; add what needed the request.
+        const errno = -r.error;
+        if (op < SMALL_OPS) this.opErr[op]++;
+        else this.otherOp(op).err++;
+        const k = op * 65536 + (errno & 0xffff);
+        this.opErrnos.set(k, (this.opErrnos.get(k) ?? 0) + 1);
+        const agg = pid >= 0 ? this.pids.get(pid) : undefined;
+        if (agg !== undefined) agg.errors++;
+      }
+    }
+    const orphanLines = o.orphanLines.filter((l) => !pairedLines.has(l));
+    if (this.inits === 0) {
+      for (const r of unpaired) if (this.earlyOrphans.length < 100_000) this.earlyOrphans.push(r);
+    }
+
+    // 3. Outstanding here and a new session in next: lost at its first INIT.
+    if (o.inits > 0) {
+      const lost = this.outstanding();
+      this.unansweredBeforeInit += lost.length;
+      const rows = lost.map((p) => this.pendingRow(p, o.firstInitTs));
+      this.lostAtInit.splice(
+        0,
+        this.lostAtInit.length,
+        ...[...this.lostAtInit, ...rows, ...o.lostAtInit].slice(0, this.opt.unansweredListed),
+      );
+      this.pKey.fill(-1);
+      this.pendingCount = 0;
+      this.overflow.clear();
+      this.cReads.clear();
+    } else {
+      for (const r of o.lostAtInit)
+        if (this.lostAtInit.length < this.opt.unansweredListed) this.lostAtInit.push(r);
+    }
+
+    // 4. Recent ring: ours then next's, the last N kept; remap every stored ring position.
+    const ours: number[] = [];
+    for (let i = this.ringCount; i > 0; i--) ours.push((this.ringPos - i + N) % N);
+    const theirs: number[] = [];
+    for (let i = o.ringCount; i > 0; i--) theirs.push((o.ringPos - i + N) % N);
+    const keepOurs = Math.max(0, Math.min(ours.length, N - theirs.length));
+    const keptTheirs = theirs.slice(Math.max(0, theirs.length - N));
+    const mapOurs = new Int32Array(N).fill(-1);
+    const mapTheirs = new Int32Array(N).fill(-1);
+    const cols = ['rLine', 'rTs', 'rUnique', 'rOp', 'rNode', 'rPid', 'rResult'] as const;
+    const fresh = cols.map((c) => new (this[c].constructor as Float64ArrayConstructor)(N));
+    let k = 0;
+    for (const pos of ours.slice(ours.length - keepOurs)) {
+      cols.forEach((c, j) => {
+        fresh[j][k] = this[c][pos];
+      });
+      mapOurs[pos] = k++;
+    }
+    for (const pos of keptTheirs) {
+      cols.forEach((c, j) => {
+        fresh[j][k] = o[c][pos];
+      });
+      mapTheirs[pos] = k++;
+    }
+    cols.forEach((c, j) => {
+      (this[c] as Float64Array | Int32Array).set(fresh[j]);
+    });
+    this.ringCount = k;
+    this.ringPos = k % N;
+    const remap = (m: Int32Array, pos: number) => (pos >= 0 && pos < N && m[pos] >= 0 ? m[pos] : 0);
+    for (let i = 0; i < TABLE; i++) if (this.pKey[i] >= 0) this.pRing[i] = remap(mapOurs, this.pRing[i]);
+    for (const p of this.overflow.values()) p.ring = remap(mapOurs, p.ring);
+    const cReads = new Map<number, number>();
+    for (const [u, r] of this.cReads) cReads.set(u, remap(mapOurs, r - 1) + 1);
+    for (const [u, r] of o.cReads) {
+      cReads.delete(u);
+      cReads.set(u, remap(mapTheirs, r - 1) + 1);
+    }
+    this.cReads.clear();
+    for (const [u, r] of [...cReads].slice(-4096)) this.cReads.set(u, r);
+
+    // 5. next's outstanding requests join ours.
+    const insert = (p: PendingRequest) => {
+      const i = p.unique & MASK;
+      const key = this.pKey[i];
+      if (key >= 0 && key !== p.unique) {
+        this.overflow.set(p.unique, p);
+        return;
+      }
+      if (key === p.unique) this.superseded++;
+      else this.pendingCount++;
+      this.pKey[i] = p.unique;
+      this.pOp[i] = p.opcode;
+      this.pPid[i] = p.pid;
+      this.pNode[i] = p.nodeid;
+      this.pTs[i] = p.ts;
+      this.pLine[i] = p.line;
+      this.pRing[i] = p.ring;
+    };
+    for (let i = 0; i < TABLE; i++) {
+      if (o.pKey[i] < 0) continue;
+      insert({
+        unique: o.pKey[i],
+        opcode: o.pOp[i],
+        pid: o.pPid[i],
+        nodeid: o.pNode[i],
+        ts: o.pTs[i],
+        line: o.pLine[i],
+        ring: remap(mapTheirs, o.pRing[i]),
+      });
+    }
+    for (const p of o.overflow.values()) insert({ ...p, ring: remap(mapTheirs, p.ring) });
+    if (o.inits > 0) {
+      this.noUnique.length = 0;
+      this.noUniqueHead = 0;
+    }
+    for (let i = o.noUniqueHead; i < o.noUnique.length; i++) {
+      const p = o.noUnique[i];
+      this.noUnique.push({ ...p, ring: remap(mapTheirs, p.ring) });
+    }
+
+    // 6. Timeline: a second split across the two ranges gets its exact top PID from both sides' counts.
+    for (const [t, ob] of o.buckets) {
+      const b = this.buckets.get(t);
+      if (b === undefined) {
+        this.buckets.set(t, ob);
+        continue;
+      }
+      b.requests += ob.requests;
+      b.errors += ob.errors;
+      for (let op = 0; op < SMALL_OPS; op++) b.ops[op] += ob.ops[op];
+      if (ob.otherOps) {
+        if (b.otherOps === null) b.otherOps = new Map();
+        for (const [kk, v] of ob.otherOps) b.otherOps.set(kk, (b.otherOps.get(kk) ?? 0) + v);
+      }
+      if (t === o.firstSec) {
+        const counts = new Map<number, number>();
+        for (const [pid, agg] of this.pids) {
+          if (agg.secT === t) counts.set(pid, agg.secN);
+          else if (agg.prevT === t) counts.set(pid, agg.prevN);
+        }
+        for (const [pid, n] of o.firstSecPids) counts.set(pid, (counts.get(pid) ?? 0) + n);
+        const [top, topN] = argmax(counts);
+        b.topPid = top ?? -1;
+        b.topPidN = topN;
+      } else if (ob.topPidN > b.topPidN) {
+        b.topPid = ob.topPid;
+        b.topPidN = ob.topPidN;
+      }
+    }
+    this.cur = null;
+
+    // 7. Everything additive.
+    for (let op = 0; op < SMALL_OPS; op++) {
+      this.opReq[op] += o.opReq[op];
+      this.opOk[op] += o.opOk[op];
+      this.opErr[op] += o.opErr[op];
+      this.opNoReply[op] += o.opNoReply[op];
+    }
+    for (const [op, x] of o.opOther) {
+      const y = this.otherOp(op);
+      y.req += x.req;
+      y.ok += x.ok;
+      y.err += x.err;
+      y.noReply += x.noReply;
+    }
+    for (const [pid, x] of o.pids) {
+      const y = this.pids.get(pid);
+      if (y === undefined) {
+        this.pids.set(pid, x);
+        continue;
+      }
+      y.requests += x.requests;
+      y.errors += x.errors;
+      for (let op = 0; op < SMALL_OPS; op++) y.ops[op] += x.ops[op];
+      if (x.otherOps) {
+        if (y.otherOps === null) y.otherOps = new Map();
+        for (const [kk, v] of x.otherOps) y.otherOps.set(kk, (y.otherOps.get(kk) ?? 0) + v);
+      }
+      if (Number.isNaN(y.first)) y.first = x.first;
+      if (!Number.isNaN(x.last)) y.last = x.last;
+      if (x.secT === y.secT) y.secN += x.secN;
+      else if (!Number.isNaN(x.secT)) {
+        y.prevT = y.secT;
+        y.prevN = y.secN;
+        y.secT = x.secT;
+        y.secN = x.secN;
+      }
+    }
+    this.lastPid = -1;
+    this.lastAgg = null;
+    if (o.inodeDirect.length > this.inodeDirect.length) this.growInodes(o.inodeDirect.length - 1);
+    const direct = this.inodeDirect;
+    const od = o.inodeDirect;
+    for (let id = 0; id < od.length; id++) {
+      const v = od[id];
+      if (v === 0) continue;
+      if (direct[id] === 0) this.distinctInodes++;
+      direct[id] += v;
+    }
+    for (const [id, v] of o.inodeMap) {
+      const n = this.inodeMap.get(id);
+      if (n === undefined) this.distinctInodes++;
+      this.inodeMap.set(id, (n ?? 0) + v);
+    }
+    for (const [kk, v] of o.errnos) this.errnos.set(kk, (this.errnos.get(kk) ?? 0) + v);
+    for (const [kk, v] of o.opErrnos) this.opErrnos.set(kk, (this.opErrnos.get(kk) ?? 0) + v);
+    this.requests += o.requests;
+    this.repliesOk += o.repliesOk;
+    this.repliesError += o.repliesError;
+    this.noReply += o.noReply;
+    this.orphanReplies += o.orphanReplies;
+    for (const l of orphanLines) if (this.orphanLines.length < 10) this.orphanLines.push(l);
+    if (Number.isNaN(this.firstInitTs)) this.firstInitTs = o.firstInitTs;
+    this.inits += o.inits;
+    this.unansweredBeforeInit += o.unansweredBeforeInit;
+    this.superseded += o.superseded;
+    this.evicted += o.evicted;
+    this.sawReadLikeOk ||= o.sawReadLikeOk;
+    this.sawRust ||= o.sawRust;
+    if (!hadInit) {
+      const room = 10_000 - this.fifoPairedUniques.length;
+      if (o.fifoPairedUniques.length > room) this.fifoOverflow = true;
+      this.fifoPairedUniques.push(...o.fifoPairedUniques.slice(0, room));
+    }
+    this.fifoOverflow ||= o.fifoOverflow;
+    this.entries += o.entries;
+    if (Number.isNaN(this.firstSec)) {
+      this.firstSec = o.firstSec;
+      for (const [pid, n] of o.firstSecPids) this.firstSecPids.set(pid, n);
+    }
+    if (!(this.first <= o.first)) this.first = Number.isNaN(o.first) ? this.first : o.first;
+    if (!(this.last >= o.last)) this.last = Number.isNaN(o.last) ? this.last : o.last;
   }
 
   /** Rust ≤ 1.6 never logged a successful Read/Readdir/Readdirplus reply: without any such OK reply seen, their

@@ -2,18 +2,36 @@
  * One virtiofsd log, bytes in, results out: line scanner → line parser → post-mortem reducer. Pure and
  * incremental — `push()` any chunks, `result()` at any time — so post-mortem, follow mode and the launcher share it.
  */
-import { DEFAULT_MAX_LINE_BYTES, LineScanner } from '../parse/line-scanner.js';
+import { DEFAULT_MAX_LINE_BYTES, LineScanner, type ScannerStats } from '../parse/line-scanner.js';
 import {
   type ClockKind,
   type DaemonFormat,
   type ForcedFormat,
   LINE_KIND_NAMES,
   type LineKindName,
+  type ParserStats,
   type TimeResolution,
   VirtiofsdLineParser,
   type Wrapper,
+  wrapperRecord,
 } from '../parse/virtiofsd.js';
 import { type PostMortem, type PostMortemOptions, PostMortemReducer } from './postmortem.js';
+
+const RESOLUTION_ORDER: TimeResolution[] = [
+  'none',
+  'second',
+  'centisecond',
+  'millisecond',
+  'microsecond',
+  'nanosecond',
+];
+
+export interface RangeParts {
+  reducer: PostMortemReducer;
+  parserStats: ParserStats;
+  scannerStats: ScannerStats;
+  binary: boolean;
+}
 
 export interface AnalysisOptions extends PostMortemOptions {
   format?: ForcedFormat;
@@ -82,10 +100,63 @@ export class VirtiofsdAnalysis {
       }
     }
     this.scanner.push(chunk);
+    this.parser.flushStamp(); // the chunk's memory may be reused by the reader
   }
 
   end(): void {
     if (!this.binary) this.scanner.end();
+    this.parser.flushStamp();
+  }
+
+  /** The parts another thread sends back after analysing one byte range (structured-clone friendly). */
+  exportParts(): RangeParts {
+    return {
+      reducer: this.reducer,
+      parserStats: this.parser.stats,
+      scannerStats: this.scanner.stats,
+      binary: this.binary,
+    };
+  }
+
+  /**
+   * Append the analysis of the next byte range of the same file (lines whose first byte lies in that range), as
+   * returned by `exportParts()` in another thread. See PostMortemReducer.absorb for when this is exact.
+   */
+  absorb(parts: RangeParts): void {
+    const offset = this.scanner.stats.lines;
+    const r = Object.setPrototypeOf(parts.reducer, PostMortemReducer.prototype) as PostMortemReducer;
+    this.reducer.absorb(r, offset);
+    const a = this.parser.stats;
+    const b = parts.parserStats;
+    for (let i = 0; i < a.kinds.length; i++) a.kinds[i] += b.kinds[i];
+    for (const d of Object.keys(b.byDaemon) as DaemonFormat[]) a.byDaemon[d] += b.byDaemon[d];
+    for (let i = 0; i < a.wrappers.length; i++) a.wrappers[i] += b.wrappers[i];
+    for (const [c, n] of Object.entries(b.clocks) as [ClockKind, number][])
+      a.clocks[c] = (a.clocks[c] ?? 0) + n;
+    a.ansiLines += b.ansiLines;
+    a.backwardSteps += b.backwardSteps;
+    if (RESOLUTION_ORDER.indexOf(b.resolution) > RESOLUTION_ORDER.indexOf(a.resolution))
+      a.resolution = b.resolution;
+    for (const u of b.unrecognizedSamples) {
+      if (a.unrecognizedSamples.length < 10)
+        a.unrecognizedSamples.push({ line: u.line + offset, text: u.text });
+    }
+    const x = this.scanner.stats;
+    const y = parts.scannerStats;
+    x.lines += y.lines;
+    x.bytes += y.bytes;
+    x.overlong += y.overlong;
+    for (const l of y.overlongLines) if (x.overlongLines.length < 5) x.overlongLines.push(l + offset);
+    x.unterminatedLastLine = y.unterminatedLastLine;
+    this.binary ||= parts.binary;
+    this.sawFirst = true;
+  }
+
+  /** Whether `absorb(parts)` is exact (see PostMortemReducer.canAbsorb). */
+  canAbsorb(parts: RangeParts): boolean {
+    if (parts.binary || this.binary) return false;
+    const r = Object.setPrototypeOf(parts.reducer, PostMortemReducer.prototype) as PostMortemReducer;
+    return this.reducer.canAbsorb(r);
   }
 
   get isBinary(): boolean {
@@ -145,7 +216,7 @@ export class VirtiofsdAnalysis {
     return {
       file: this.file,
       bytes: ss.bytes,
-      format: { detected, forced: this.forced, byDaemon: { ...ps.byDaemon }, wrappers: { ...ps.byWrapper } },
+      format: { detected, forced: this.forced, byDaemon: { ...ps.byDaemon }, wrappers: wrapperRecord(ps) },
       lines: {
         total: ss.lines,
         byKind,

@@ -4,11 +4,10 @@ import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { UsageError, type VfsError } from '../errors.js';
 import { analyzeInput } from '../io/analyze-input.js';
 import { isStdin } from '../io/byte-source.js';
+import { Progress } from '../io/progress.js';
 import { writeStdout } from '../io/stdout.js';
-import { makeChalk, Progress, terminalWidth } from '../io/terminal.js';
 import type { ForcedFormat } from '../parse/virtiofsd.js';
 import { analysisDocument, type InputErrorRecord, renderJson } from '../report/json.js';
-import { renderTerminal } from '../report/terminal.js';
 import { version } from '../version.js';
 
 export interface AnalyzeArgs {
@@ -54,7 +53,6 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   if (!Number.isInteger(args.recent) || args.recent < 0) throw new UsageError('--recent must be 0 or more');
   if (args.logs.filter(isStdin).length > 1) throw new UsageError('stdin ("-") can be read only once');
   const progress = new Progress();
-  const chalkErr = makeChalk(process.stderr, args.color);
   const analyses: InputAnalysis[] = [];
   const errors: InputErrorRecord[] = [];
   let exit = 0;
@@ -74,13 +72,16 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
     if (outcome.error) {
       const e: VfsError = outcome.error;
       errors.push({ file: outcome.file, message: e.message, exitCode: e.exitCode });
-      process.stderr.write(`${chalkErr.red('vfs-analyze:')} ${e.message}\n`);
+      process.stderr.write(`vfs-analyze: ${e.message}\n`);
       exit = Math.max(exit, e.exitCode);
     }
   }
   if (args.json) {
     await writeStdout(renderJson(analysisDocument(version(), analyses, errors)));
   } else {
+    // Loaded only for terminal output: --json runs skip cli-table3 and chalk.
+    const { makeChalk, terminalWidth } = await import('../io/terminal.js');
+    const { renderTerminal } = await import('../report/terminal.js');
     const chalk = makeChalk(process.stdout, args.color);
     const width = terminalWidth(process.stdout);
     const parts = analyses.map((a) =>

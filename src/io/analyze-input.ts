@@ -2,13 +2,16 @@
  * IO shell around the pure analysis: read one input, push its chunks, turn what went wrong into the error
  * hierarchy. A read failure midway (truncated gzip) keeps the partial analysis and reports the error beside it.
  */
+
+import { stat } from 'node:fs/promises';
 import {
   type AnalysisOptions,
   type InputAnalysis,
   VirtiofsdAnalysis,
 } from '../analyze/virtiofsd-analysis.js';
 import { UnusableInputError, type VfsError } from '../errors.js';
-import { openByteSource } from './byte-source.js';
+import { isStdin, openByteSource } from './byte-source.js';
+import { analyzeParallel, PARALLEL_MIN_BYTES, threadCount } from './parallel.js';
 
 export interface InputOutcome {
   file: string;
@@ -18,11 +21,23 @@ export interface InputOutcome {
 
 export type ProgressFn = (file: string, done: number, total: number | null) => void;
 
+export interface InputOptions extends AnalysisOptions {
+  /** Worker threads for large plain files (1 = never parallel). Default: VFS_ANALYZE_THREADS or the cores. */
+  threads?: number;
+  /** Smallest file split across threads (default PARALLEL_MIN_BYTES; tests lower it). */
+  parallelMinBytes?: number;
+}
+
 export async function analyzeInput(
   path: string,
-  opts: AnalysisOptions = {},
+  opts: InputOptions = {},
   onProgress?: ProgressFn,
 ): Promise<InputOutcome> {
+  const parallel = await tryParallel(path, opts, onProgress);
+  if (parallel !== null) {
+    const result = parallel.result();
+    return { file: path, analysis: result, error: unusable(result) };
+  }
   let source: Awaited<ReturnType<typeof openByteSource>>;
   try {
     source = await openByteSource(path);
@@ -52,6 +67,29 @@ export async function analyzeInput(
   if (error === null) error = unusable(result);
   const keep = !result.binary && result.totals.requests + result.totals.replies > 0;
   return { file: source.name, analysis: keep ? result : null, error };
+}
+
+/** Large plain Rust logs are split across worker threads; null means "read it sequentially". */
+async function tryParallel(
+  path: string,
+  opts: InputOptions,
+  onProgress?: ProgressFn,
+): Promise<VirtiofsdAnalysis | null> {
+  const threads = threadCount(opts.threads);
+  if (threads < 2 || isStdin(path)) return null;
+  let size: number;
+  try {
+    const st = await stat(path);
+    if (!st.isFile() || st.size < (opts.parallelMinBytes ?? PARALLEL_MIN_BYTES)) return null;
+    size = st.size;
+  } catch {
+    return null; // the sequential path reports the error
+  }
+  try {
+    return await analyzeParallel(path, size, opts, threads, (done) => onProgress?.(path, done, size));
+  } catch {
+    return null;
+  }
 }
 
 /** Why a fully read input holds nothing to analyse, or null when it does. */

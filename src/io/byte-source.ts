@@ -1,6 +1,6 @@
 /**
  * Byte sources: a file (plain or gzip, detected by magic bytes), or stdin for `-`. Yields Buffers of up to
- * 1 MiB; nothing else is held. File-system failures become InputErrors naming the file.
+ * 1 MiB, each valid only until the next is requested; nothing else is held. File-system failures become InputErrors naming the file.
  */
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
@@ -49,8 +49,8 @@ export async function openByteSource(path: string): Promise<ByteSource> {
     size = st.size;
     const magic = await sniff(path);
     const gzip = magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+    if (!gzip) return plainFile(path, size);
     const raw = createReadStream(path, { highWaterMark: CHUNK_BYTES });
-    if (!gzip) return fromStream(path, raw, size, false, () => raw.bytesRead);
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     raw.on('error', (err) => gunzip.destroy(err));
     raw.pipe(gunzip);
@@ -58,6 +58,31 @@ export async function openByteSource(path: string): Promise<ByteSource> {
   } catch (err) {
     throw fsError(path, err);
   }
+}
+
+/**
+ * A plain file read with positional reads into ONE reused buffer: no allocation and no fresh pages per chunk.
+ * Each chunk is valid only until the next one is requested (the line scanner copies what it keeps).
+ */
+function plainFile(path: string, size: number): ByteSource {
+  let read = 0;
+  async function* chunks(): AsyncGenerator<Buffer> {
+    const fh = await open(path, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, CHUNK_BYTES, null);
+        if (bytesRead === 0) break;
+        read += bytesRead;
+        yield bytesRead === CHUNK_BYTES ? buf : buf.subarray(0, bytesRead);
+      }
+    } catch (err) {
+      throw fsError(path, err);
+    } finally {
+      await fh.close();
+    }
+  }
+  return { name: path, size, gzip: false, chunks: chunks(), bytesRead: () => read };
 }
 
 function fromStream(

@@ -10,15 +10,34 @@
 
 export type DaemonFormat = 'rust' | 'rust-legacy' | 'c';
 export type ForcedFormat = 'auto' | DaemonFormat;
-export type Wrapper =
-  | 'env_logger'
-  | 'c-prefix'
-  | 'c-syslog-id'
-  | 'bare'
-  | 'syslog'
-  | 'journal-short'
-  | 'journal-iso'
-  | 'kata';
+export const WRAPPERS = [
+  'env_logger',
+  'c-prefix',
+  'c-syslog-id',
+  'bare',
+  'syslog',
+  'journal-short',
+  'journal-iso',
+  'kata',
+] as const;
+export type Wrapper = (typeof WRAPPERS)[number];
+const W_ENV_LOGGER = 0;
+const W_C_PREFIX = 1;
+const W_C_SYSLOG_ID = 2;
+const W_BARE = 3;
+const W_SYSLOG = 4;
+const W_JOURNAL_SHORT = 5;
+const W_JOURNAL_ISO = 6;
+const W_KATA = 7;
+
+/** Lines per wrapper, as a record with only the wrappers seen. */
+export function wrapperRecord(stats: ParserStats): Partial<Record<Wrapper, number>> {
+  const out: Partial<Record<Wrapper, number>> = {};
+  WRAPPERS.forEach((w, i) => {
+    if (stats.wrappers[i] > 0) out[w] = stats.wrappers[i];
+  });
+  return out;
+}
 
 /** What a line turned out to be. Every line gets exactly one kind. */
 export const LineKind = {
@@ -80,7 +99,8 @@ export type ClockKind = 'utc' | 'monotonic' | 'syslog-no-year';
 export interface ParserStats {
   kinds: number[];
   byDaemon: Record<DaemonFormat, number>;
-  byWrapper: Partial<Record<Wrapper, number>>;
+  /** Lines per wrapper, indexed like WRAPPERS (see wrapperRecord). */
+  wrappers: number[];
   ansiLines: number;
   /** First few unrecognized lines (1-based line number and text, trimmed to 200 characters). */
   unrecognizedSamples: { line: number; text: string }[];
@@ -227,10 +247,7 @@ function matchBytes(b: Buffer, p: number, e: number, lit: Uint8Array): boolean {
   return true;
 }
 const enc = (s: string) => Buffer.from(s, 'latin1');
-const LIT_RECEIVED_REQUEST = enc('Received request: ');
 const LIT_RECEIVED_UNKNOWN = enc('Received unknown request: opcode=');
-const LIT_REPLYING = enc('Replying ');
-const LIT_OUTHEADER = enc('header: OutHeader { ');
 const LIT_C_UNIQUE = enc('unique: ');
 const LIT_ARROW = enc(' -> ');
 const LIT_ID = enc('[ID: ');
@@ -239,7 +256,7 @@ export class VirtiofsdLineParser {
   readonly stats: ParserStats = {
     kinds: new Array(LINE_KIND_NAMES.length).fill(0),
     byDaemon: { rust: 0, 'rust-legacy': 0, c: 0 },
-    byWrapper: {},
+    wrappers: new Array(WRAPPERS.length).fill(0),
     ansiLines: 0,
     unrecognizedSamples: [],
     resolution: 'none',
@@ -251,11 +268,16 @@ export class VirtiofsdLineParser {
   private readonly forced: ForcedFormat;
   private readonly assumeYear: number;
   private readonly sink: VirtiofsdSink;
-  private wrapper: Wrapper = 'bare';
+  private wrapper = W_BARE;
   // Cache for the date part of stamps: YYYYMMDD → days since epoch.
   private dateKey = -1;
   private dateDays = 0;
   private lastFracDigits = -1;
+  // A Rust stamp seen but not yet parsed (see flushStamp).
+  private stampBuf: Buffer | null = null;
+  private stampPos = 0;
+  private stampFrac = 0;
+  private stampFracDigits = 0;
 
   constructor(sink: VirtiofsdSink, opts: ParserOptions = {}) {
     this.sink = sink;
@@ -267,8 +289,7 @@ export class VirtiofsdLineParser {
   line(b: Buffer, s: number, e: number, lineNo: number): LineKindCode {
     const kind = this.classifyLine(b, s, e, lineNo, 0);
     this.stats.kinds[kind]++;
-    const w = this.wrapper;
-    this.stats.byWrapper[w] = (this.stats.byWrapper[w] ?? 0) + 1;
+    this.stats.wrappers[this.wrapper]++;
     if (kind === LineKind.unrecognized && this.stats.unrecognizedSamples.length < 10) {
       let text = b.toString('utf8', s, Math.min(e, s + 200));
       text = text.replace(ANSI_RE, '');
@@ -279,7 +300,7 @@ export class VirtiofsdLineParser {
 
   private classifyLine(b: Buffer, s: number, e: number, lineNo: number, depth: number): LineKindCode {
     if (s >= e) {
-      this.wrapper = 'bare';
+      this.wrapper = W_BARE;
       return LineKind.blank;
     }
     if (b[s] === 91 /* [ */) {
@@ -310,21 +331,31 @@ export class VirtiofsdLineParser {
       }
       if (b[p] !== 90 /* Z */ || b[p + 1] !== 32) return -1;
       // level (5 chars) then a space, then the module up to ']'
-      let q = p + 8;
-      const lim = Math.min(e, q + 120);
-      while (q < lim && b[q] !== 93) q++;
-      if (q >= lim || b[q + 1] !== 32) {
-        if (q + 1 !== e) return -1;
+      // The commonest modules first: virtiofsd::server (17) and virtiofsd::vhost_user (21).
+      let q = p + 25;
+      if (b[q] !== 93) {
+        q = p + 29;
+        if (b[q] !== 93) {
+          q = p + 8;
+          const lim = Math.min(e, q + 120);
+          while (q < lim && b[q] !== 93) q++;
+          if (q >= lim) return -1;
+        }
       }
-      this.setStamp(b, s + 1, s + 12, frac, fracDigits, 0);
-      this.wrapper = 'env_logger';
+      if (b[q + 1] !== 32 && q + 1 !== e) return -1;
+      // Parsed only if this line turns out to carry an event (most Rust lines are QUEUE_EVENT noise).
+      this.stampBuf = b;
+      this.stampPos = s + 1;
+      this.stampFrac = frac;
+      this.stampFracDigits = fracDigits;
+      this.wrapper = W_ENV_LOGGER;
       return Math.min(q + 2, e);
     }
     // C: [ID: n] msg (C --syslog)
     if (b[s + 1] === 73 /* I */ && matchBytes(b, s, e, LIT_ID)) {
       const id = readUint(b, s + 5, e);
       if (id < 0 || b[numEnd] !== 93) return -1;
-      this.wrapper = 'c-syslog-id';
+      this.wrapper = W_C_SYSLOG_ID;
       return Math.min(numEnd + 2, e);
     }
     // C: [stamp] [ID: n] msg
@@ -336,7 +367,7 @@ export class VirtiofsdLineParser {
     if (id < 0 || b[numEnd] !== 93) return -1;
     const ms = Math.min(numEnd + 2, e);
     if (!this.cStamp(b, s + 1, q)) return -1;
-    this.wrapper = 'c-prefix';
+    this.wrapper = W_C_PREFIX;
     return ms;
   }
 
@@ -365,6 +396,7 @@ export class VirtiofsdLineParser {
         const mm = (b[r + mmOff] - 48) * 10 + (b[r + mmOff + 1] - 48);
         zoneMin = sign * (hh * 60 + mm);
       }
+      this.stampBuf = null;
       this.setStamp(b, p, p + 11, frac, fracDigits, zoneMin);
       return true;
     }
@@ -384,6 +416,15 @@ export class VirtiofsdLineParser {
    * Set the time from `YYYY-MM-DD?HH:MM:SS` at `d` (date) / `t` (time), a fraction and a zone offset in
    * minutes (local = UTC + zone).
    */
+  /** Resolve a deferred Rust stamp into `ts`. Call before using `ts`, and before the line's buffer is reused. */
+  flushStamp(): void {
+    const b = this.stampBuf;
+    if (b !== null) {
+      this.stampBuf = null;
+      this.setStamp(b, this.stampPos, this.stampPos + 11, this.stampFrac, this.stampFracDigits, 0);
+    }
+  }
+
   private setStamp(b: Buffer, d: number, t: number, frac: number, fracDigits: number, zoneMin: number): void {
     const key =
       (b[d] - 48) * 10000000 +
@@ -425,6 +466,7 @@ export class VirtiofsdLineParser {
   }
 
   private noteTime(ms: number, res: TimeResolution, clock: ClockKind): void {
+    this.stampBuf = null;
     this.noteResolution(res);
     this.noteClockFast(ms, clock);
   }
@@ -438,11 +480,12 @@ export class VirtiofsdLineParser {
   private classifyMessage(b: Buffer, p: number, e: number, lineNo: number): LineKindCode {
     const c0 = b[p];
     if (c0 === 82 /* R */) {
-      if (b[p + 2] === 99 /* c */ && matchBytes(b, p, e, LIT_RECEIVED_REQUEST)) {
-        return this.rustRequest(b, p + LIT_RECEIVED_REQUEST.length, e, lineNo);
+      // "Received request: " — distinguishing bytes only; the field parser validates the rest.
+      if (b[p + 2] === 99 /* c */ && b[p + 9] === 114 /* r */ && b[p + 16] === 58 /* : */ && p + 18 < e) {
+        return this.rustRequest(b, p + 18, e, lineNo);
       }
-      if (b[p + 2] === 112 /* p */ && matchBytes(b, p, e, LIT_REPLYING)) {
-        return this.rustReply(b, p + LIT_REPLYING.length, e, lineNo);
+      if (b[p + 2] === 112 /* p */ && b[p + 8] === 32 && b[p + 1] === 101 && p + 9 < e) {
+        return this.rustReply(b, p + 9, e, lineNo);
       }
       if (matchBytes(b, p, e, LIT_RECEIVED_UNKNOWN)) {
         if (!this.allowed('rust')) return LineKind.unrecognized;
@@ -451,6 +494,7 @@ export class VirtiofsdLineParser {
         if (b[numEnd] === 44) nodeid = readUint(b, numEnd + 8, e); // ", inode="
         if (opcode < 0) return LineKind.unrecognized;
         this.stats.byDaemon.rust++;
+        this.flushStamp();
         this.sink.request(this.ts, lineNo, opcode, Math.max(nodeid, 0), -1, -1, Daemon.rust);
         return LineKind.request;
       }
@@ -476,6 +520,7 @@ export class VirtiofsdLineParser {
       const opcode = readUint(b, p, e);
       if (numEnd !== e) return LineKind.unrecognized;
       this.stats.byDaemon['rust-legacy']++;
+      this.flushStamp();
       this.sink.request(this.ts, lineNo, opcode, 0, -1, -1, Daemon.rustLegacy);
       return LineKind.request;
     }
@@ -500,6 +545,7 @@ export class VirtiofsdLineParser {
     if (pid < 0) return LineKind.unrecognized;
     if (!this.allowed('rust')) return LineKind.unrecognized;
     this.stats.byDaemon.rust++;
+    this.flushStamp();
     this.sink.request(this.ts, lineNo, opcode, nodeid, unique, pid, Daemon.rust);
     return LineKind.request;
   }
@@ -510,8 +556,9 @@ export class VirtiofsdLineParser {
     if (b[p] === 79 /* O */ && b[p + 1] === 75) q = p + 4;
     else if (b[p] === 69 /* E */ && b[p + 4] === 82) q = p + 7;
     else return LineKind.unrecognized;
-    if (!matchBytes(b, q, e, LIT_OUTHEADER)) return LineKind.unrecognized;
-    q += LIT_OUTHEADER.length;
+    // "header: OutHeader { "
+    if (b[q] !== 104 || b[q + 8] !== 79 || b[q + 18] !== 123 || q + 20 > e) return LineKind.unrecognized;
+    q += 20;
     let len = -1;
     let error = Number.NaN;
     let unique = -1;
@@ -540,6 +587,7 @@ export class VirtiofsdLineParser {
     const daemon: DaemonFormat = this.stats.byDaemon['rust-legacy'] > 0 ? 'rust-legacy' : 'rust';
     if (!this.allowed(daemon) && !this.allowed('rust')) return LineKind.unrecognized;
     this.stats.byDaemon[daemon]++;
+    this.flushStamp();
     this.sink.reply(this.ts, lineNo, unique, error, len);
     return LineKind.reply;
   }
@@ -568,6 +616,7 @@ export class VirtiofsdLineParser {
       if (pid < 0) return LineKind.unrecognized;
       if (!this.allowed('c')) return LineKind.unrecognized;
       this.stats.byDaemon.c++;
+      this.flushStamp();
       this.sink.request(this.ts, lineNo, opcode, nodeid, unique, pid, Daemon.c);
       return LineKind.request;
     }
@@ -589,6 +638,7 @@ export class VirtiofsdLineParser {
     if (b[q] === 111 /* o */) len = readUint(b, q + 9, e); // "outsize: "
     if (!this.allowed('c')) return LineKind.unrecognized;
     this.stats.byDaemon.c++;
+    this.flushStamp();
     this.sink.reply(this.ts, lineNo, unique, error, len);
     return LineKind.reply;
   }
@@ -603,6 +653,7 @@ export class VirtiofsdLineParser {
     const child = readUint(b, arrow + 4, e);
     if (child < 0 || numEnd !== e) return -1;
     if (!this.allowed('c')) return LineKind.unrecognized;
+    this.flushStamp();
     this.sink.entry(this.ts, lineNo, parent, b.toString('utf8', nameStart, arrow), child);
     return LineKind.passthrough;
   }
@@ -620,7 +671,7 @@ export class VirtiofsdLineParser {
       return LineKind.passthrough;
     if (/^\s+at /.test(text) || /^\s*\d+: /.test(text)) return LineKind.crash; // backtrace frames
     // The C daemon prefixes its debug messages with the C function name (`fuse_log("%s: ...", __func__)`).
-    if ((this.wrapper === 'c-prefix' || this.wrapper === 'c-syslog-id') && /^[a-z][a-z0-9_]*: /.test(text)) {
+    if ((this.wrapper === W_C_PREFIX || this.wrapper === W_C_SYSLOG_ID) && /^[a-z][a-z0-9_]*: /.test(text)) {
       return LineKind.other;
     }
     return LineKind.unrecognized;
@@ -643,7 +694,7 @@ export class VirtiofsdLineParser {
         this.isoTime(m[1]);
         const msg = Buffer.from(unescapeLogfmt(Buffer.from(m[2], 'latin1').toString('utf8')), 'utf8');
         const kind = this.classifyLine(msg, 0, msg.length, lineNo, depth + 1);
-        this.wrapper = 'kata';
+        this.wrapper = W_KATA;
         return kind;
       }
     } else if (c0 === 60 /* < */ || (c0 >= 65 && c0 <= 90)) {
@@ -657,7 +708,7 @@ export class VirtiofsdLineParser {
         if (fracDigits) ms += (Number(m[6]) / 10 ** fracDigits) * 1000;
         this.noteTime(ms, FRACTION_RES[Math.min(fracDigits, 9)], 'syslog-no-year');
         const kind = this.classifyLine(b, s + m[0].length, e, lineNo, depth + 1);
-        this.wrapper = m[0].startsWith('<') ? 'syslog' : 'journal-short';
+        this.wrapper = m[0].startsWith('<') ? W_SYSLOG : W_JOURNAL_SHORT;
         return kind;
       }
     } else if (c0 >= 48 && c0 <= 57) {
@@ -665,7 +716,7 @@ export class VirtiofsdLineParser {
       if (m) {
         this.isoParts(m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8]);
         const kind = this.classifyLine(b, s + m[0].length, e, lineNo, depth + 1);
-        this.wrapper = 'journal-iso';
+        this.wrapper = W_JOURNAL_ISO;
         return kind;
       }
     }
@@ -673,7 +724,7 @@ export class VirtiofsdLineParser {
   }
 
   private bareMessage(b: Buffer, s: number, e: number, lineNo: number): LineKindCode {
-    this.wrapper = 'bare';
+    this.wrapper = W_BARE;
     return this.classifyMessage(b, s, e, lineNo);
   }
 

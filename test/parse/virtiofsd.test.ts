@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { LINE_KIND_NAMES, VirtiofsdLineParser, type VirtiofsdSink } from '../../src/parse/virtiofsd.js';
+import {
+  LINE_KIND_NAMES,
+  VirtiofsdLineParser,
+  type VirtiofsdSink,
+  wrapperRecord,
+} from '../../src/parse/virtiofsd.js';
 
 type Ev =
   | { t: 'req'; ts: number; opcode: number; nodeid: number; unique: number; pid: number; daemon: number }
@@ -191,10 +196,10 @@ describe('wrappers', () => {
     expect(r.events[5]).toMatchObject({ ts: Date.UTC(2019, 7, 29, 8, 42, 55) + 396.799892, pid: 93 });
     expect(r.events[6]).toEqual({ t: 'ent', parent: 1, name: 'a "q"', child: 2 });
     expect(r.events[7]).toMatchObject({ opcode: 3, pid: 7 });
-    expect(r.stats.byWrapper.syslog).toBe(1);
-    expect(r.stats.byWrapper['journal-short']).toBe(3);
-    expect(r.stats.byWrapper['journal-iso']).toBe(2);
-    expect(r.stats.byWrapper.kata).toBe(2);
+    expect(wrapperRecord(r.stats).syslog).toBe(1);
+    expect(wrapperRecord(r.stats)['journal-short']).toBe(3);
+    expect(wrapperRecord(r.stats)['journal-iso']).toBe(2);
+    expect(wrapperRecord(r.stats).kata).toBe(2);
   });
 
   it('--format restricts which daemon lines count', () => {

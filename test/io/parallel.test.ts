@@ -1,0 +1,67 @@
+/** Splitting a log across worker threads must give exactly the sequential result. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { analyzeInput } from '../../src/io/analyze-input.js';
+import { readLog } from '../support/analyze.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vfs-par-'));
+});
+
+async function both(file: string, threads: number) {
+  const seq = await analyzeInput(file, { threads: 1 });
+  const par = await analyzeInput(file, { threads, parallelMinBytes: 0 });
+  return { seq: seq.analysis!, par: par.analysis! };
+}
+
+describe('parallel analysis over byte ranges', () => {
+  it('equals the sequential analysis on a real boot log (errors, 118 PIDs), for 2–4 threads', async () => {
+    const f = join(dir, 'boot.log');
+    writeFileSync(f, readLog('fixtures/lab/rust-1.13.2-systemd-boot-k6.12-cache-metadata/virtiofsd.log.gz'));
+    for (const threads of [2, 3, 4]) {
+      const { seq, par } = await both(f, threads);
+      expect(seq.totals.requests).toBe(34274);
+      expect(par).toEqual(seq);
+    }
+  });
+
+  it('equals the sequential analysis on the benchmark generator output (unknown opcodes, a looping tail, unanswered at the end)', async () => {
+    const f = join(dir, 'gen.log');
+    execFileSync(process.execPath, ['bench/gen-rust-log.mjs', '--requests', '60000', '--out', f], {
+      stdio: 'ignore',
+    });
+    for (const threads of [2, 4]) {
+      const { seq, par } = await both(f, threads);
+      expect(seq.totals.unanswered).toBe(3);
+      expect(par).toEqual(seq);
+    }
+  });
+
+  it('pairs a reply with its request across a range boundary and keeps line numbers global', async () => {
+    const R = (msg: string) => `[2026-11-27T02:44:10Z DEBUG virtiofsd::server] ${msg}`;
+    const lines: string[] = [R('Received request: opcode=Init (26), inode=0, unique=2, pid=0')];
+    lines.push(R('Replying OK, header: OutHeader { len: 80, error: 0, unique: 2 }'));
+    for (let u = 4; u < 4000; u += 2) {
+      lines.push(R(`Received request: opcode=Lookup (1), inode=1, unique=${u}, pid=${u % 7}`));
+      lines.push(R('QUEUE_EVENT'));
+    }
+    for (let u = 4; u < 4000; u += 2) {
+      lines.push(
+        R(
+          `Replying ERROR, header: OutHeader { error: -2 (No such file or directory), unique: ${u}, len: 16 }`,
+        ),
+      );
+    }
+    lines.push(R('Received request: opcode=Getattr (3), inode=1, unique=5000, pid=3'));
+    const f = join(dir, 'cross.log');
+    writeFileSync(f, `${lines.join('\n')}\n`);
+    const { seq, par } = await both(f, 3);
+    expect(seq.totals).toMatchObject({ repliesError: 1998, orphanReplies: 0, unanswered: 1 });
+    expect(par).toEqual(seq);
+    expect(par.unanswered[0].line).toBe(lines.length);
+  });
+});
