@@ -81,7 +81,8 @@ export class PidNames {
 
   /** Record one observation. Observations may arrive out of time order (journal first, then console). */
   observe(o: PidObservation): void {
-    if (!Number.isInteger(o.pid) || o.pid < 0) return;
+    // PID 0 is the kernel (FUSE INIT/FORGET/DESTROY); console lines like `IOAPIC[0]: ...` are not processes.
+    if (!Number.isInteger(o.pid) || o.pid <= 0) return;
     const name = resolveName(o);
     if (!name) return;
     let t = o.hostTime;

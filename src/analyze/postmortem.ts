@@ -93,6 +93,8 @@ export interface PostMortem {
     first: number | null;
     last: number | null;
     durationSec: number;
+    /** Host time of the first FUSE INIT request (the guest's mount), when logged. */
+    firstInit: number | null;
   };
   totals: {
     requests: number;
@@ -1107,7 +1109,7 @@ export class PostMortemReducer implements VirtiofsdSink {
     }
 
     return {
-      time: { first: finite(first), last: finite(last), durationSec },
+      time: { first: finite(first), last: finite(last), durationSec, firstInit: finite(this.firstInitTs) },
       totals: {
         requests: total,
         replies: this.repliesOk + this.repliesError,

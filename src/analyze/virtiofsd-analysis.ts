@@ -10,8 +10,10 @@ import {
   LINE_KIND_NAMES,
   type LineKindName,
   type ParserStats,
+  TeeSink,
   type TimeResolution,
   VirtiofsdLineParser,
+  type VirtiofsdSink,
   type Wrapper,
   wrapperRecord,
 } from '../parse/virtiofsd.js';
@@ -35,6 +37,8 @@ export interface RangeParts {
 
 export interface AnalysisOptions extends PostMortemOptions {
   format?: ForcedFormat;
+  /** A second consumer of the same events (the verdict engine); the analysis then cannot be split across threads. */
+  extraSink?: VirtiofsdSink;
   maxLineBytes?: number;
   assumeYear?: number;
 }
@@ -83,7 +87,8 @@ export class VirtiofsdAnalysis {
   ) {
     this.forced = opts.format ?? 'auto';
     this.reducer = new PostMortemReducer(opts);
-    this.parser = new VirtiofsdLineParser(this.reducer, { format: this.forced, assumeYear: opts.assumeYear });
+    const sink = opts.extraSink ? new TeeSink(this.reducer, opts.extraSink) : this.reducer;
+    this.parser = new VirtiofsdLineParser(sink, { format: this.forced, assumeYear: opts.assumeYear });
     const parser = this.parser;
     this.scanner = new LineScanner((b, s, e, n) => {
       parser.line(b, s, e, n);

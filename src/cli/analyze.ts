@@ -1,9 +1,13 @@
 /** `vfs-analyze [LOG...]`: the post-mortem command. Wiring only: options → io → analysis → renderers. */
 import type { Argv } from 'yargs';
+import { type Correlation, correlate } from '../analyze/correlate.js';
+import type { GuestResult } from '../analyze/guest-session.js';
 import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { UsageError, type VfsError } from '../errors.js';
 import { analyzeInput } from '../io/analyze-input.js';
 import { isStdin } from '../io/byte-source.js';
+import { type GuestInputSpec, readGuestInputs } from '../io/guest-inputs.js';
+import { findRunDirInputs } from '../io/guest-sources.js';
 import { Progress } from '../io/progress.js';
 import { writeStdout } from '../io/stdout.js';
 import type { ForcedFormat } from '../parse/virtiofsd.js';
@@ -18,6 +22,13 @@ export interface AnalyzeArgs {
   recent: number;
   color?: boolean;
   year?: number;
+  threads?: number;
+  console: string[];
+  debugPort: string[];
+  journal: string[];
+  runDir?: string;
+  guestOffset?: string;
+  progressPattern: string[];
 }
 
 export function analyzeOptions<T>(y: Argv<T>) {
@@ -38,8 +49,46 @@ export function analyzeOptions<T>(y: Argv<T>) {
       default: 'auto' as const,
       describe: 'force the daemon format instead of detecting it per line',
     })
+    .option('console', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'guest serial console (console.txt; raw or host-stamped)',
+    })
+    .option('debug-port', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'guest virtio-serial debug port log (raw or host-stamped)',
+    })
+    .option('journal', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'guest journal stream (journalctl -o json lines: journal.json)',
+    })
+    .option('run-dir', {
+      type: 'string',
+      describe:
+        'a run folder: picks up virtiofsd.log[.gz], console.txt, journal.json, journal-initrd.json, *.host-stamped.log',
+    })
+    .option('guest-offset', {
+      type: 'string',
+      describe:
+        'host UTC time of guest uptime 0 (ISO 8601 or epoch seconds): overrides the automatic clock alignment',
+    })
+    .option('progress-pattern', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'regular expression for guest lines that count as progress (and as the goal)',
+    })
     .option('top', { type: 'number', default: 15, describe: 'rows in the top-N tables' })
     .option('recent', { type: 'number', default: 20, describe: 'requests in the recent-activity table' })
+    .option('threads', {
+      type: 'number',
+      describe: 'worker threads for large files (default: cores, max 4; 1 = off)',
+    })
     .option('color', {
       type: 'boolean',
       describe: 'force colour on or off (default: on for a TTY; NO_COLOR honoured)',
@@ -47,16 +96,76 @@ export function analyzeOptions<T>(y: Argv<T>) {
     .option('year', { type: 'number', describe: 'year for syslog/journal timestamps that carry none' });
 }
 
+function parseOffset(value: string): number {
+  const n = Number(value);
+  const ms = Number.isFinite(n) ? n * 1000 : Date.parse(value);
+  if (!Number.isFinite(ms))
+    throw new UsageError(`--guest-offset: not a time: ${JSON.stringify(value)} (ISO 8601 or epoch seconds)`);
+  return ms;
+}
+
+function parsePatterns(list: string[]): RegExp[] {
+  return list.map((p) => {
+    try {
+      return new RegExp(p);
+    } catch (e) {
+      throw new UsageError(
+        `--progress-pattern: invalid regular expression ${JSON.stringify(p)}: ${(e as Error).message}`,
+      );
+    }
+  });
+}
+
+/** Guest inputs from the options and --run-dir; the run dir may also supply the virtiofsd log. */
+async function resolveInputs(args: AnalyzeArgs): Promise<{ logs: string[]; guest: GuestInputSpec[] }> {
+  const logs = [...args.logs];
+  const guest: GuestInputSpec[] = [
+    ...args.console.map((file) => ({ file, source: 'console' as const })),
+    ...args.debugPort.map((file) => ({ file, source: 'debug-port' as const })),
+    ...args.journal.map((file) => ({ file, source: 'journal' as const })),
+  ];
+  if (args.runDir !== undefined) {
+    const found = await findRunDirInputs(args.runDir);
+    if (found.virtiofsdLog && logs.length === 0) logs.push(found.virtiofsdLog);
+    // A host-stamped console carries exact host times; prefer it to the raw copy of the same lines.
+    const consoleFile = found.consoleHostStamped ?? found.console;
+    if (consoleFile) guest.push({ file: consoleFile, source: 'console' });
+    if (found.debugPortHostStamped) guest.push({ file: found.debugPortHostStamped, source: 'debug-port' });
+    if (found.journalInitrd) guest.push({ file: found.journalInitrd, source: 'journal' });
+    if (found.journal) guest.push({ file: found.journal, source: 'journal' });
+  }
+  return { logs, guest };
+}
+
 export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
-  if (args.logs.length === 0) throw new UsageError('no input: give a virtiofsd log file (or "-" for stdin)');
   if (!Number.isInteger(args.top) || args.top < 1) throw new UsageError('--top must be a positive integer');
   if (!Number.isInteger(args.recent) || args.recent < 0) throw new UsageError('--recent must be 0 or more');
-  if (args.logs.filter(isStdin).length > 1) throw new UsageError('stdin ("-") can be read only once');
-  const progress = new Progress();
-  const analyses: InputAnalysis[] = [];
+  if (args.threads !== undefined && (!Number.isInteger(args.threads) || args.threads < 1))
+    throw new UsageError('--threads must be a positive integer');
+  const manualOffset = args.guestOffset === undefined ? undefined : parseOffset(args.guestOffset);
+  const patterns = parsePatterns(args.progressPattern);
+  const { logs, guest: guestSpecs } = await resolveInputs(args);
+  if (logs.length === 0)
+    throw new UsageError('no input: give a virtiofsd log file (or "-" for stdin, or --run-dir)');
+  if (logs.filter(isStdin).length > 1) throw new UsageError('stdin ("-") can be read only once');
+
   const errors: InputErrorRecord[] = [];
   let exit = 0;
-  for (const log of args.logs) {
+  const report = (file: string, e: VfsError) => {
+    errors.push({ file, message: e.message, exitCode: e.exitCode });
+    process.stderr.write(`vfs-analyze: ${e.message}\n`);
+    exit = Math.max(exit, e.exitCode);
+  };
+
+  const guestRead =
+    guestSpecs.length > 0 ? await readGuestInputs(guestSpecs, { progressPatterns: patterns }) : null;
+  for (const { file, error } of guestRead?.errors ?? []) report(file, error);
+
+  const progress = new Progress();
+  const analyses: InputAnalysis[] = [];
+  const correlations: (Correlation | null)[] = [];
+  let guest: GuestResult | null = null;
+  for (const log of logs) {
     const outcome = await analyzeInput(
       log,
       {
@@ -64,28 +173,47 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
         top: Math.max(args.top, 15),
         recent: Math.max(args.recent, 1),
         assumeYear: args.year,
+        threads: args.threads,
       },
       (f, done, total) => progress.update(f, done, total),
     );
     progress.clear();
-    if (outcome.analysis) analyses.push(outcome.analysis);
-    if (outcome.error) {
-      const e: VfsError = outcome.error;
-      errors.push({ file: outcome.file, message: e.message, exitCode: e.exitCode });
-      process.stderr.write(`vfs-analyze: ${e.message}\n`);
-      exit = Math.max(exit, e.exitCode);
-    }
+    if (outcome.error) report(outcome.file, outcome.error);
+    const a = outcome.analysis;
+    if (!a) continue;
+    analyses.push(a);
+    if (guestRead) {
+      const session = guestRead.session;
+      const resolutionMs =
+        a.clock.resolution === 'second' ? 1000 : a.clock.resolution === 'centisecond' ? 10 : 0.001;
+      const clock = session.clock({ initTs: a.time.firstInit, resolutionMs }, manualOffset);
+      const g = session.result(clock);
+      guest ??= g;
+      correlations.push(correlate(a, g));
+    } else correlations.push(null);
   }
+
+  const doc = analysisDocument(version(), analyses, errors, guest, correlations);
   if (args.json) {
-    await writeStdout(renderJson(analysisDocument(version(), analyses, errors)));
+    await writeStdout(renderJson(doc));
   } else {
     // Loaded only for terminal output: --json runs skip cli-table3 and chalk.
     const { makeChalk, terminalWidth } = await import('../io/terminal.js');
     const { renderTerminal } = await import('../report/terminal.js');
+    const { pidLabeler } = await import('../analyze/correlate.js');
     const chalk = makeChalk(process.stdout, args.color);
     const width = terminalWidth(process.stdout);
-    const parts = analyses.map((a) =>
-      renderTerminal(a, { chalk, top: args.top, recent: args.recent, width }),
+    const pidLabel = pidLabeler(guest);
+    const parts = analyses.map((a, i) =>
+      renderTerminal(a, {
+        chalk,
+        top: args.top,
+        recent: args.recent,
+        width,
+        pidLabel,
+        guest,
+        correlation: correlations[i],
+      }),
     );
     if (parts.length > 0) await writeStdout(parts.join('\n'));
   }

@@ -16,18 +16,17 @@ import { join } from 'node:path';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import split2 from 'split2';
+import { ExitCode, VfsError } from '../errors.js';
 import { type ConsoleParserOptions, type ConsoleStats, createConsoleParser } from '../parse/console.js';
 import type { GuestLine } from '../parse/guest-events.js';
 import { createJournalParser, type JournalParserOptions, type JournalStats } from '../parse/journal.js';
 
-/** Problem with a guest input file. To be moved into the project's error hierarchy. */
-export class GuestInputError extends Error {
-  constructor(
-    public file: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'GuestInputError';
+/** Problem with a guest input file (exit code 2, like any unreadable input). */
+export class GuestInputError extends VfsError {
+  readonly file: string;
+  constructor(file: string, message: string) {
+    super(message, ExitCode.usage);
+    this.file = file;
   }
 }
 

@@ -91,6 +91,32 @@ export interface VirtiofsdSink {
   reply(ts: number, line: number, unique: number, error: number, len: number): void;
   /** C daemon `  parent/name -> child` (a lookup or create result: the nodeid now names that path). */
   entry(ts: number, line: number, parent: number, name: string, child: number): void;
+  /** The daemon's session ended: Rust `Client disconnected, shutting down`, C `virtio_loop: Exit`. */
+  lifecycle?(ts: number, line: number, what: 'disconnect' | 'exit'): void;
+}
+
+/** Feeds two sinks the same events (e.g. the post-mortem reducer and the verdict engine in one pass). */
+export class TeeSink implements VirtiofsdSink {
+  constructor(
+    private readonly a: VirtiofsdSink,
+    private readonly b: VirtiofsdSink,
+  ) {}
+  request(ts: number, line: number, op: number, node: number, u: number, pid: number, d: DaemonCode): void {
+    this.a.request(ts, line, op, node, u, pid, d);
+    this.b.request(ts, line, op, node, u, pid, d);
+  }
+  reply(ts: number, line: number, unique: number, error: number, len: number): void {
+    this.a.reply(ts, line, unique, error, len);
+    this.b.reply(ts, line, unique, error, len);
+  }
+  entry(ts: number, line: number, parent: number, name: string, child: number): void {
+    this.a.entry(ts, line, parent, name, child);
+    this.b.entry(ts, line, parent, name, child);
+  }
+  lifecycle(ts: number, line: number, what: 'disconnect' | 'exit'): void {
+    this.a.lifecycle?.(ts, line, what);
+    this.b.lifecycle?.(ts, line, what);
+  }
 }
 
 export type TimeResolution = 'none' | 'second' | 'centisecond' | 'millisecond' | 'microsecond' | 'nanosecond';
@@ -250,6 +276,8 @@ const enc = (s: string) => Buffer.from(s, 'latin1');
 const LIT_RECEIVED_UNKNOWN = enc('Received unknown request: opcode=');
 const LIT_C_UNIQUE = enc('unique: ');
 const LIT_ARROW = enc(' -> ');
+const LIT_DISCONNECT = enc('Client disconnected, shutting down');
+const LIT_LOOP_EXIT = enc('virtio_loop: Exit');
 const LIT_ID = enc('[ID: ');
 
 export class VirtiofsdLineParser {
@@ -509,7 +537,19 @@ export class VirtiofsdLineParser {
         if (k !== -1) return k;
       }
     }
-    return this.noise(b, p, e);
+    const kind = this.noise(b, p, e);
+    if ((kind === LineKind.lifecycle || kind === LineKind.transport) && this.sink.lifecycle) {
+      const what = matchBytes(b, p, e, LIT_DISCONNECT)
+        ? 'disconnect'
+        : matchBytes(b, p, e, LIT_LOOP_EXIT)
+          ? 'exit'
+          : null;
+      if (what !== null) {
+        this.flushStamp();
+        this.sink.lifecycle(this.ts, lineNo, what);
+      }
+    }
+    return kind;
   }
 
   private rustRequest(b: Buffer, p: number, e: number, lineNo: number): LineKindCode {

@@ -1,4 +1,6 @@
 /** The `--json` document: one versioned object, documented in README.md ("JSON output"). */
+import type { Correlation } from '../analyze/correlate.js';
+import type { GuestResult } from '../analyze/guest-session.js';
 import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
 
 export const ANALYSIS_SCHEMA = 'vfs-analyze.analysis';
@@ -14,7 +16,9 @@ export interface AnalysisDocument {
   schema: typeof ANALYSIS_SCHEMA;
   schemaVersion: typeof ANALYSIS_SCHEMA_VERSION;
   tool: { name: 'vfs-analyze'; version: string };
-  inputs: InputAnalysis[];
+  inputs: (InputAnalysis & { correlation?: Correlation; pidNames?: Record<string, string> })[];
+  /** Guest-side results when --console/--journal/--debug-port/--run-dir gave any. */
+  guest?: GuestResult;
   errors: InputErrorRecord[];
 }
 
@@ -22,14 +26,21 @@ export function analysisDocument(
   version: string,
   inputs: InputAnalysis[],
   errors: InputErrorRecord[],
+  guest: GuestResult | null = null,
+  correlations: (Correlation | null)[] = [],
 ): AnalysisDocument {
-  return {
+  const doc: AnalysisDocument = {
     schema: ANALYSIS_SCHEMA,
     schemaVersion: ANALYSIS_SCHEMA_VERSION,
     tool: { name: 'vfs-analyze', version },
-    inputs,
+    inputs: inputs.map((a, i) => {
+      const c = correlations[i];
+      return c && guest ? { ...a, correlation: c, pidNames: guest.pidNames } : a;
+    }),
     errors,
   };
+  if (guest) doc.guest = guest;
+  return doc;
 }
 
 export function renderJson(doc: unknown): string {

@@ -4,6 +4,8 @@
  */
 import type { ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
+import type { Correlation } from '../analyze/correlate.js';
+import type { GuestResult } from '../analyze/guest-session.js';
 import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { clip, duration, int, pct, rate, sparkline, utc } from './format.js';
 
@@ -16,6 +18,8 @@ export interface TerminalOptions {
   width: number;
   /** Optional PID → label (e.g. "1180 (systemd-journald)"). */
   pidLabel?: (pid: number) => string;
+  guest?: GuestResult | null;
+  correlation?: Correlation | null;
 }
 
 const DAEMON: Record<string, string> = {
@@ -94,6 +98,7 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
       (t.inits > 1 ? `; ${t.inits} INITs (guest reboots)` : ''),
   );
   for (const w of a.warnings) out.push(c.yellow(`warning: ${w}`));
+  if (o.guest && o.correlation) out.push(...guestSection(o.guest, o.correlation, o, day));
 
   if (a.timeline.buckets.length > 1) {
     const width = Math.max(20, Math.min(o.width - 12, 100));
@@ -105,6 +110,9 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
       `${c.dim(utc(a.timeline.buckets[0].t, day))} ${c.cyan(sparkline(vals, width))} ${c.dim(utc(a.timeline.buckets.at(-1)!.t, day))}`,
     );
   }
+
+  if (o.correlation && o.correlation.timeline.rows.length > 0)
+    out.push(...mergedTimeline(o.correlation, o, day));
 
   // By opcode
   {
@@ -271,4 +279,66 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
     out.push(tb.toString());
   }
   return `${out.join('\n')}\n`;
+}
+
+function guestSection(g: GuestResult, cor: Correlation, o: TerminalOptions, day: number | null): string[] {
+  const c = o.chalk;
+  const out: string[] = [];
+  const inputs = g.inputs.map((i) => `${i.file.split('/').pop()} (${int(i.events)} events)`).join(', ');
+  out.push(`Guest    ${inputs || 'no readable guest input'}`);
+  if (g.clock) {
+    const zero = new Date(g.clock.offsetMs).toISOString().replace('T', ' ').slice(0, 23);
+    out.push(
+      `Clock    guest uptime 0 = ${zero} UTC ±${duration(g.clock.uncertaintyMs / 1000)} (${g.clock.method}${g.clock.detail ? `: ${g.clock.detail}` : ''})`,
+    );
+  } else {
+    out.push(
+      c.yellow(
+        'Clock    guest and host clocks not aligned (no journal, host stamps or mount anchor); --guest-offset sets it',
+      ),
+    );
+  }
+  const stalled = cor.afterLastProgress !== null && cor.afterLastProgress.requests > 0;
+  out.push(`${stalled ? c.red.bold('Stall   ') : c.green('Progress')} ${cor.summary}`);
+  for (const w of g.progress.waitingNow.slice(0, 3)) {
+    out.push(
+      c.yellow(
+        `Waiting  ${w.subject}${w.maxWaitedS !== undefined ? ` (waited ${duration(w.maxWaitedS)})` : ''}`,
+      ),
+    );
+  }
+  const named = Object.keys(g.pidNames).length;
+  if (named > 0)
+    out.push(c.dim(`Names    ${named} PIDs named from the guest (journal _PID/_COMM, console name[pid]:)`));
+  void day;
+  return out;
+}
+
+function mergedTimeline(cor: Correlation, o: TerminalOptions, day: number | null): string[] {
+  const c = o.chalk;
+  const rows = cor.timeline.rows;
+  const out = [section(`Host and guest over time (${cor.timeline.rowSec} s rows)`, c)];
+  const tb = table(['time', 'req/s', 'top opcode', 'top PID', 'guest'], c, [
+    'left',
+    'right',
+    'left',
+    'left',
+    'left',
+  ]);
+  const lastT = cor.lastProgress?.time ?? null;
+  for (const r of rows) {
+    const g = r.guest.map((x) => (x.isProgress ? x.text : c.yellow(x.text)));
+    let guest = g.length > 0 ? clip(g[0], 34) : '';
+    if (r.guestCount > 1) guest += c.dim(` +${r.guestCount - 1}`);
+    const afterStall = lastT !== null && r.t > lastT && r.requests > 0;
+    tb.push([
+      utc(r.t, day),
+      afterStall ? c.red(rate(r.perSec)) : rate(r.perSec),
+      r.topOpcode ?? '',
+      r.topPidLabel ? clip(r.topPidLabel, 22) : '',
+      guest,
+    ]);
+  }
+  out.push(tb.toString());
+  return out;
 }

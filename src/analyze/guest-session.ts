@@ -1,0 +1,176 @@
+/**
+ * Everything the guest side contributes, gathered in one streaming pass over guest events (console, debug port,
+ * journal): PID names, progress beacons, clock samples and anchors, and a bounded list of milestones. Pure.
+ */
+import type { GuestLine, GuestSource } from '../parse/guest-events.js';
+import {
+  type ClockAnchor,
+  type ClockEstimate,
+  chooseClock,
+  estimateFromAnchors,
+  fuseInitAnchor,
+  guestMountWindow,
+  manualClock,
+  OffsetSampler,
+  uptimeToHostMs,
+} from './clock.js';
+import { PidNames } from './pid-names.js';
+import { ProgressClock as Clock, type ProgressClock, type ProgressPoint } from './progress.js';
+
+export interface GuestSessionOptions {
+  /** Milestones kept for timelines and reports (the newest win once full). */
+  maxMilestones?: number;
+  goalPatterns?: RegExp[];
+}
+
+export interface Milestone {
+  /** Host time, ms since the epoch, once the clock is known. */
+  time: number | null;
+  uptime: number | null;
+  text: string;
+  kind: string;
+  isProgress: boolean;
+  source: GuestSource;
+  line: number;
+}
+
+export interface GuestInputSummary {
+  file: string;
+  source: GuestSource;
+  events: number;
+  stats: unknown;
+}
+
+export interface HostClockFacts {
+  /** Host time of the first FUSE INIT request (ms), when the virtiofsd log has one. */
+  initTs: number | null;
+  /** Host timestamp resolution in ms (Rust 1000, C 0.001). */
+  resolutionMs: number;
+}
+
+export interface GuestResult {
+  inputs: GuestInputSummary[];
+  clock: ClockEstimate | null;
+  /** Latest known name per PID (thread ids of virtiofsd's `pid=` that are not journal PIDs stay unnamed). */
+  pidNames: Record<string, string>;
+  progress: {
+    events: number;
+    progressCount: number;
+    last: Milestone | null;
+    goalReached: Milestone | null;
+    waitingNow: { subject: string; kind: string; count: number; maxWaitedS?: number }[];
+    failures: Milestone[];
+  };
+  milestones: Milestone[];
+}
+
+export class GuestSession {
+  readonly pidNames = new PidNames();
+  readonly progress: ProgressClock;
+  private readonly journalSampler = new OffsetSampler('journal');
+  private readonly stampedSampler = new OffsetSampler('host-stamped');
+  private readonly anchors: GuestLine[] = [];
+  private readonly milestones: GuestLine[] = [];
+  private readonly max: number;
+  readonly inputs: GuestInputSummary[] = [];
+
+  constructor(opts: GuestSessionOptions = {}) {
+    this.max = opts.maxMilestones ?? 5000;
+    this.progress = new Clock({ goalPatterns: opts.goalPatterns });
+  }
+
+  feed(ev: GuestLine): void {
+    this.pidNames.observeLine(ev);
+    this.progress.feed(ev);
+    if (ev.hostTime !== undefined && ev.uptime !== undefined) {
+      if (ev.source === 'journal') this.journalSampler.add(ev);
+      else this.stampedSampler.add(ev);
+    }
+    if (ev.anchor && this.anchors.length < 64) this.anchors.push(ev);
+    if (ev.progress) {
+      this.milestones.push(ev);
+      if (this.milestones.length > this.max * 2) this.milestones.splice(0, this.milestones.length - this.max);
+    }
+  }
+
+  addInput(summary: GuestInputSummary): void {
+    this.inputs.push(summary);
+  }
+
+  /** Best clock estimate: manual override, host-stamped lines, journal realtime/monotonic, then FUSE INIT anchor. */
+  clock(host: HostClockFacts | null, manualOffsetMs?: number): ClockEstimate | undefined {
+    const manual = manualOffsetMs === undefined ? undefined : manualClock(manualOffsetMs);
+    let anchors: ClockEstimate | undefined;
+    const window = guestMountWindow(this.anchors);
+    if (host?.initTs !== null && host?.initTs !== undefined && window) {
+      const a: ClockAnchor = fuseInitAnchor(host.initTs, host.resolutionMs, window);
+      anchors = estimateFromAnchors([a]);
+    }
+    return chooseClock({
+      manual,
+      hostStamped: this.stampedSampler.estimate(),
+      journal: this.journalSampler.estimate({ extraUncertaintyMs: 1000 }),
+      anchors,
+    });
+  }
+
+  result(clock: ClockEstimate | undefined): GuestResult {
+    const toMs = (ev: { hostTime?: number; uptime?: number }): number | null => {
+      if (ev.hostTime !== undefined) return ev.hostTime;
+      if (ev.uptime !== undefined && clock) return uptimeToHostMs(clock, ev.uptime);
+      return null;
+    };
+    const fromLine = (ev: GuestLine): Milestone => ({
+      time: toMs(ev),
+      uptime: ev.uptime ?? null,
+      text: ev.text,
+      kind: ev.progress?.kind ?? 'line',
+      isProgress: ev.progress?.isProgress ?? false,
+      source: ev.source,
+      line: ev.line,
+    });
+    const fromPoint = (p: ProgressPoint | undefined): Milestone | null =>
+      p
+        ? {
+            time: toMs(p),
+            uptime: p.uptime ?? null,
+            text: p.text,
+            kind: p.kind,
+            isProgress: true,
+            source: p.source,
+            line: p.line,
+          }
+        : null;
+    const s = this.progress.summary();
+    // One name per PID for whole-log tables: the most observed holder (PID 1 is "systemd", not the
+    // systemd-shutdown it execs at the very end); per-time names stay available from pidNames.nameAt().
+    const names: Record<string, string> = {};
+    const best = new Map<number, { name: string; count: number }>();
+    for (const e of this.pidNames.entries()) {
+      const b = best.get(e.pid);
+      if (!b || e.count > b.count) best.set(e.pid, { name: e.name, count: e.count });
+    }
+    for (const [pid, b] of best) names[String(pid)] = b.name;
+    const ms = this.milestones.slice(-this.max).map(fromLine);
+    ms.sort((a, b) => (a.time ?? 0) - (b.time ?? 0) || a.line - b.line);
+    return {
+      inputs: this.inputs,
+      clock: clock ?? null,
+      pidNames: names,
+      progress: {
+        events: s.events,
+        progressCount: s.progressCount,
+        last: fromPoint(s.lastProgress),
+        goalReached: fromPoint(s.goalReached),
+        waitingNow: s.waitingNow.map((h) => ({
+          subject: h.subject,
+          kind: h.kind,
+          count: h.count,
+          ...(h.maxWaitedS !== undefined ? { maxWaitedS: h.maxWaitedS } : {}),
+        })),
+        failures: s.failures.map((p) => fromPoint(p)!),
+      },
+      milestones: ms,
+    };
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Input types of the renderers (HTML, Markdown, JUnit): the `--json` analysis document, optionally enriched per input
+ * with the verdict and guest-side facts, and a minimal comparison result. All fields added to the analysis document
+ * are optional, so a plain {@link AnalysisDocument} is always a valid {@link ReportDocument}.
+ */
+import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
+import type { Verdict, VerdictKind } from '../verdict/types.js';
+import type { AnalysisDocument } from './json.js';
+
+/** A guest-side event placed on the host time axis (ms since the epoch, UTC). */
+export interface GuestMilestone {
+  time: number;
+  text: string;
+  /** A ProgressKind (`unit-started`, `login-prompt`, `poweroff`, …) or any other short tag. */
+  kind: string;
+}
+
+export interface ReportInput extends InputAnalysis {
+  verdict?: Verdict;
+  milestones?: GuestMilestone[];
+  /** PID (as a decimal string) → process name. */
+  pidNames?: Record<string, string>;
+}
+
+export interface ReportDocument extends Omit<AnalysisDocument, 'inputs'> {
+  inputs: ReportInput[];
+}
+
+/** Verdict kinds that mean "the boot is hung": a CI failure. */
+export const PROBLEM_KINDS: readonly VerdictKind[] = ['livelock', 'deadlock', 'stall'];
+
+export function isProblem(kind: string | null | undefined): boolean {
+  return kind !== null && kind !== undefined && (PROBLEM_KINDS as readonly string[]).includes(kind);
+}
+
+export function pidLabel(pid: number | null, names?: Record<string, string>): string {
+  if (pid === null) return '—';
+  const name = names?.[String(pid)];
+  return name ? `${pid} (${name})` : String(pid);
+}
+
+/** Milestone kinds that mean "the guest finished booting". */
+const BOOTED_KINDS = new Set(['login-prompt', 'boot-complete', 'booted']);
+const BOOT_TARGET = /\b(multi-user|graphical|default)\.target\b|\b(Multi-User System|Graphical Interface)\b/;
+
+/**
+ * Seconds from the first guest milestone (or the first virtiofsd timestamp, whichever is earlier) to the guest's
+ * "booted" milestone: a `login-prompt` (or `boot-complete`/`booted`) milestone, else a `target-reached` milestone for
+ * multi-user/graphical/default target. Null when the guest never got there or no milestones are known.
+ */
+export function bootSeconds(input: Pick<ReportInput, 'milestones' | 'time'>): number | null {
+  const ms = input.milestones;
+  if (!ms || ms.length === 0) return null;
+  const booted =
+    ms.find((m) => BOOTED_KINDS.has(m.kind)) ??
+    ms.find((m) => m.kind === 'target-reached' && BOOT_TARGET.test(m.text));
+  if (!booted) return null;
+  let start = Math.min(...ms.map((m) => m.time));
+  if (input.time.first !== null && input.time.first < start) start = input.time.first;
+  return Math.max(0, (booted.time - start) / 1000);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Comparisons. Minimal shape until src/compare/ exists; the renderers only read these fields.
+
+/** One run of a variant in a comparison. */
+export interface ComparisonRun {
+  id: string;
+  /**
+   * Verdict kind, or `error` when the launcher/infrastructure failed and there is no verdict, or `interrupted` when
+   * the user stopped the run. Both are left out of outcome rates.
+   */
+  outcome: VerdictKind | 'error' | 'interrupted';
+  title?: string;
+  requests?: number;
+  ratePerSec?: number;
+  bootSec?: number | null;
+  /** Launcher or infrastructure problem (QEMU failed to start, timeout of the harness, …). */
+  error?: string;
+}
+
+export interface ComparisonVariant {
+  name: string;
+  /** Free-form description: daemon version, cache mode, kernel, … */
+  description?: string;
+  runs: ComparisonRun[];
+}
+
+export interface ComparisonResult {
+  title?: string;
+  /** Outcome whose rate is charted (default `livelock`; `problem` = livelock, deadlock or stall). */
+  outcome?: VerdictKind | 'problem';
+  variants: ComparisonVariant[];
+}
+
+export interface Proportion {
+  k: number;
+  n: number;
+  rate: number;
+  low: number;
+  high: number;
+}
+
+/** Wilson score interval (95 % by default) for k successes in n trials. n = 0 gives [0, 1]. */
+export function wilson(k: number, n: number, z = 1.959964): Proportion {
+  if (n <= 0) return { k, n, rate: 0, low: 0, high: 1 };
+  const p = k / n;
+  const z2 = z * z;
+  const den = 1 + z2 / n;
+  const centre = (p + z2 / (2 * n)) / den;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / den;
+  return { k, n, rate: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
+export function outcomeMatches(outcome: string, focus: VerdictKind | 'problem'): boolean {
+  return focus === 'problem' ? isProblem(outcome) : outcome === focus;
+}
+
+export interface VariantSummary {
+  name: string;
+  description?: string;
+  runs: number;
+  /** Runs that produced a verdict (not `error`). */
+  valid: number;
+  outcomes: Record<string, number>;
+  focus: Proportion;
+  medianRequests: number | null;
+  medianRatePerSec: number | null;
+  medianBootSec: number | null;
+  errors: string[];
+}
+
+export function median(values: number[]): number | null {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const m = v.length >> 1;
+  return v.length % 2 === 1 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+export function summarizeVariant(v: ComparisonVariant, focus: VerdictKind | 'problem'): VariantSummary {
+  const outcomes: Record<string, number> = {};
+  for (const r of v.runs) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+  const valid = v.runs.filter((r) => r.outcome !== 'error' && r.outcome !== 'interrupted');
+  const k = valid.filter((r) => outcomeMatches(r.outcome, focus)).length;
+  return {
+    name: v.name,
+    description: v.description,
+    runs: v.runs.length,
+    valid: valid.length,
+    outcomes,
+    focus: wilson(k, valid.length),
+    medianRequests: median(valid.flatMap((r) => (r.requests === undefined ? [] : [r.requests]))),
+    medianRatePerSec: median(valid.flatMap((r) => (r.ratePerSec === undefined ? [] : [r.ratePerSec]))),
+    medianBootSec: median(
+      valid.flatMap((r) => (r.bootSec === undefined || r.bootSec === null ? [] : [r.bootSec])),
+    ),
+    errors: v.runs.flatMap((r) => (r.error ? [`${r.id}: ${r.error}`] : [])),
+  };
+}

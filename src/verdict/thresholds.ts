@@ -1,0 +1,116 @@
+/**
+ * Tunable thresholds of the verdict engine, with their defaults and a documentation table (for the README and
+ * `--help`). Every field is optional in {@link VerdictThresholdsInput}; missing ones take the default.
+ */
+
+export interface VerdictThresholds {
+  /** Longest loop period (tokens per iteration) searched. The lab's 3-path loop needs 17. */
+  maxPeriod: number;
+  /** Repetitions of one period, back to back, before a PID's stream counts as looping. */
+  minRepetitions: number;
+  /** Seconds a loop must have lasted before it can be called a livelock. */
+  minLoopSec: number;
+  /** Requests/s the looping PID must sustain (loop requests over the loop's duration). */
+  minLoopRate: number;
+  /** A loop broken for at most this long and resumed with the same signature is the same episode (s). */
+  loopGapSec: number;
+  /** An inode (re)introduced within this many requests is abstracted to `new` (Rust's fresh nodeids, C reuse). */
+  freshSpan: number;
+  /** Seconds without any request (live: against the wall clock) before traffic counts as stopped. */
+  quietSec: number;
+  /** Guest progress within this many seconds after a loop's onset does not break it (second-resolution stamps). */
+  progressGraceSec: number;
+  /** Requests/s that count as heavy traffic (for `busy`). */
+  busyRate: number;
+  /** Consecutive heavy seconds that make a run `busy` rather than just `healthy`. */
+  busyMinSec: number;
+  /** Fewer requests than this, and no guest goal, is thin evidence (`inconclusive`). */
+  minRequests: number;
+  /** Caps that bound memory regardless of log length. */
+  maxPids: number;
+  maxTrackedInodes: number;
+  maxPending: number;
+  maxProgressPoints: number;
+  maxEpisodes: number;
+}
+
+export type VerdictThresholdsInput = Partial<VerdictThresholds>;
+
+export const DEFAULT_THRESHOLDS: Readonly<VerdictThresholds> = Object.freeze({
+  maxPeriod: 32,
+  minRepetitions: 50,
+  minLoopSec: 2,
+  minLoopRate: 20,
+  loopGapSec: 2,
+  freshSpan: 256,
+  quietSec: 10,
+  progressGraceSec: 1,
+  busyRate: 1000,
+  busyMinSec: 3,
+  minRequests: 5,
+  maxPids: 512,
+  maxTrackedInodes: 100_000,
+  maxPending: 65_536,
+  maxProgressPoints: 4096,
+  maxEpisodes: 32,
+});
+
+const DOCS: Record<keyof VerdictThresholds, { unit: string; meaning: string }> = {
+  maxPeriod: { unit: 'tokens', meaning: 'longest loop period searched per PID (1..N tokens per iteration)' },
+  minRepetitions: { unit: 'iterations', meaning: 'back-to-back repetitions before a PID counts as looping' },
+  minLoopSec: { unit: 's', meaning: 'a loop must last this long to be a livelock' },
+  minLoopRate: { unit: 'req/s', meaning: "looping PID's sustained request rate for a livelock" },
+  loopGapSec: { unit: 's', meaning: 'a loop interrupted this briefly and resumed is one episode' },
+  freshSpan: {
+    unit: 'requests',
+    meaning: 'an inode first seen (or re-allocated) within this many requests is abstracted to "new"',
+  },
+  quietSec: { unit: 's', meaning: 'no request for this long = traffic stopped (live: wall clock)' },
+  progressGraceSec: { unit: 's', meaning: 'guest progress this soon after a loop onset does not clear it' },
+  busyRate: { unit: 'req/s', meaning: 'heavy traffic (busy) threshold' },
+  busyMinSec: { unit: 's', meaning: 'consecutive heavy seconds for a busy verdict' },
+  minRequests: { unit: 'requests', meaning: 'fewer (and no guest goal) = inconclusive' },
+  maxPids: { unit: 'PIDs', meaning: 'per-PID loop trackers kept (least recently active dropped)' },
+  maxTrackedInodes: { unit: 'inodes', meaning: 'inode ages kept for the new/stable abstraction' },
+  maxPending: { unit: 'requests', meaning: 'outstanding requests tracked for deadlock evidence' },
+  maxProgressPoints: { unit: 'lines', meaning: 'guest progress times kept' },
+  maxEpisodes: { unit: 'episodes', meaning: 'finished loop episodes kept (largest first)' },
+};
+
+export function resolveThresholds(input: VerdictThresholdsInput = {}): VerdictThresholds {
+  const t: VerdictThresholds = { ...DEFAULT_THRESHOLDS };
+  for (const k of Object.keys(DEFAULT_THRESHOLDS) as (keyof VerdictThresholds)[]) {
+    const v = input[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new RangeError(`threshold ${k} must be a non-negative number, got ${String(v)}`);
+    }
+    t[k] = v;
+  }
+  t.maxPeriod = Math.max(1, Math.floor(t.maxPeriod));
+  t.minRepetitions = Math.max(2, Math.floor(t.minRepetitions));
+  return t;
+}
+
+export interface ThresholdRow {
+  name: keyof VerdictThresholds;
+  default: number;
+  unit: string;
+  meaning: string;
+}
+
+/** One row per threshold: name, default, unit, meaning (for the README and `--help`). */
+export function describeThresholds(): ThresholdRow[] {
+  return (Object.keys(DEFAULT_THRESHOLDS) as (keyof VerdictThresholds)[]).map((name) => ({
+    name,
+    default: DEFAULT_THRESHOLDS[name],
+    unit: DOCS[name].unit,
+    meaning: DOCS[name].meaning,
+  }));
+}
+
+/** The same table as Markdown. */
+export function thresholdsMarkdown(): string {
+  const rows = describeThresholds().map((r) => `| \`${r.name}\` | ${r.default} | ${r.unit} | ${r.meaning} |`);
+  return ['| threshold | default | unit | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
