@@ -71,6 +71,8 @@ export class GuestSession {
   private readonly stampedSampler = new OffsetSampler('host-stamped');
   private readonly anchors: GuestLine[] = [];
   private readonly milestones: GuestLine[] = [];
+  /** The latest guest line of any kind (so a consumer knows guest output existed and when it last spoke). */
+  private lastLine: GuestLine | undefined;
   private readonly max: number;
   readonly inputs: GuestInputSummary[] = [];
 
@@ -80,6 +82,10 @@ export class GuestSession {
   }
 
   feed(ev: GuestLine): void {
+    if (ev.hostTime !== undefined || ev.uptime !== undefined) {
+      const prev = this.lastLine;
+      if (!prev || (ev.hostTime ?? 0) >= (prev.hostTime ?? 0)) this.lastLine = ev;
+    }
     this.pidNames.observeLine(ev);
     this.progress.feed(ev);
     if (ev.hostTime !== undefined && ev.uptime !== undefined) {
@@ -112,6 +118,19 @@ export class GuestSession {
       journal: this.journalSampler.estimate({ extraUncertaintyMs: 1000 }),
       anchors,
     });
+  }
+
+  /** Guest milestones (and the last guest line) with host times (from the clock for uptime-only lines). */
+  timedLines(clock: ClockEstimate | undefined): GuestLine[] {
+    const out: GuestLine[] = [];
+    const lines =
+      this.lastLine && !this.lastLine.progress ? [...this.milestones, this.lastLine] : this.milestones;
+    for (const ev of lines) {
+      if (ev.hostTime !== undefined) out.push(ev);
+      else if (ev.uptime !== undefined && clock)
+        out.push({ ...ev, hostTime: uptimeToHostMs(clock, ev.uptime) });
+    }
+    return out;
   }
 
   result(clock: ClockEstimate | undefined): GuestResult {

@@ -1,9 +1,11 @@
 /** `vfs-analyze [LOG...]`: the post-mortem command. Wiring only: options → io → analysis → renderers. */
+
+import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { type Correlation, correlate } from '../analyze/correlate.js';
 import type { GuestResult } from '../analyze/guest-session.js';
 import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
-import { UsageError, type VfsError } from '../errors.js';
+import { ExitCode, fsError, UsageError, type VfsError } from '../errors.js';
 import { analyzeInput } from '../io/analyze-input.js';
 import { isStdin } from '../io/byte-source.js';
 import { type GuestInputSpec, readGuestInputs } from '../io/guest-inputs.js';
@@ -12,6 +14,8 @@ import { Progress } from '../io/progress.js';
 import { writeStdout } from '../io/stdout.js';
 import type { ForcedFormat } from '../parse/virtiofsd.js';
 import { analysisDocument, type InputErrorRecord, renderJson } from '../report/json.js';
+import { DEFAULT_THRESHOLDS, resolveThresholds, type VerdictThresholdsInput } from '../verdict/thresholds.js';
+import type { Verdict } from '../verdict/types.js';
 import { version } from '../version.js';
 
 export interface AnalyzeArgs {
@@ -29,6 +33,11 @@ export interface AnalyzeArgs {
   runDir?: string;
   guestOffset?: string;
   progressPattern: string[];
+  verdict: boolean;
+  failOn: string[];
+  threshold: string[];
+  config?: string;
+  stillRunning: boolean;
 }
 
 export function analyzeOptions<T>(y: Argv<T>) {
@@ -83,6 +92,34 @@ export function analyzeOptions<T>(y: Argv<T>) {
       default: [] as string[],
       describe: 'regular expression for guest lines that count as progress (and as the goal)',
     })
+    .option('verdict', {
+      type: 'boolean',
+      default: true,
+      describe:
+        'judge the run (livelock, deadlock, stall, busy, healthy); --no-verdict skips it (and may use threads)',
+    })
+    .option('fail-on', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe:
+        'exit 1 when a verdict is one of these kinds (comma-separated: livelock,deadlock,stall,busy,inconclusive)',
+    })
+    .option('threshold', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'verdict threshold NAME=VALUE (repeatable; names and defaults in README)',
+    })
+    .option('config', {
+      type: 'string',
+      describe: 'JSON config file: {"thresholds": {...}, "failOn": [...], "progressPatterns": [...]}',
+    })
+    .option('still-running', {
+      type: 'boolean',
+      default: false,
+      describe: 'the log was copied while virtiofsd still ran: an abrupt end is not "traffic stopped"',
+    })
     .option('top', { type: 'number', default: 15, describe: 'rows in the top-N tables' })
     .option('recent', { type: 'number', default: 20, describe: 'requests in the recent-activity table' })
     .option('threads', {
@@ -116,6 +153,66 @@ function parsePatterns(list: string[]): RegExp[] {
   });
 }
 
+const VERDICT_KINDS = ['livelock', 'deadlock', 'stall', 'busy', 'healthy', 'inconclusive'] as const;
+
+interface ConfigFile {
+  thresholds?: Record<string, number>;
+  failOn?: string[];
+  progressPatterns?: string[];
+}
+
+async function readConfig(path: string | undefined): Promise<ConfigFile> {
+  if (path === undefined) return {};
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw fsError(path, err);
+  }
+  try {
+    const c = JSON.parse(text) as ConfigFile;
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new Error('not a JSON object');
+    return c;
+  } catch (e) {
+    throw new UsageError(`${path}: invalid config file: ${(e as Error).message}`);
+  }
+}
+
+function parseThresholds(list: string[], fromConfig: Record<string, number> = {}): VerdictThresholdsInput {
+  const out: Record<string, number> = { ...fromConfig };
+  for (const item of list) {
+    const m = /^([A-Za-z]+)=(.+)$/.exec(item);
+    if (!m) throw new UsageError(`--threshold expects NAME=VALUE, got ${JSON.stringify(item)}`);
+    out[m[1]] = Number(m[2]);
+  }
+  const known = Object.keys(DEFAULT_THRESHOLDS);
+  for (const k of Object.keys(out)) {
+    if (!known.includes(k))
+      throw new UsageError(`unknown threshold ${JSON.stringify(k)} (known: ${known.join(', ')})`);
+  }
+  try {
+    resolveThresholds(out as VerdictThresholdsInput);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return out as VerdictThresholdsInput;
+}
+
+function parseFailOn(list: string[]): Set<string> {
+  const kinds = new Set<string>();
+  for (const item of list.flatMap((x) => x.split(','))) {
+    const k = item.trim();
+    if (k === '') continue;
+    if (!(VERDICT_KINDS as readonly string[]).includes(k)) {
+      throw new UsageError(
+        `--fail-on: unknown verdict ${JSON.stringify(k)} (one of ${VERDICT_KINDS.join(', ')})`,
+      );
+    }
+    kinds.add(k);
+  }
+  return kinds;
+}
+
 /** Guest inputs from the options and --run-dir; the run dir may also supply the virtiofsd log. */
 async function resolveInputs(args: AnalyzeArgs): Promise<{ logs: string[]; guest: GuestInputSpec[] }> {
   const logs = [...args.logs];
@@ -143,7 +240,10 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   if (args.threads !== undefined && (!Number.isInteger(args.threads) || args.threads < 1))
     throw new UsageError('--threads must be a positive integer');
   const manualOffset = args.guestOffset === undefined ? undefined : parseOffset(args.guestOffset);
-  const patterns = parsePatterns(args.progressPattern);
+  const config = await readConfig(args.config);
+  const patterns = parsePatterns([...(config.progressPatterns ?? []), ...args.progressPattern]);
+  const thresholds = parseThresholds(args.threshold, config.thresholds);
+  const failOn = parseFailOn([...(config.failOn ?? []), ...args.failOn]);
   const { logs, guest: guestSpecs } = await resolveInputs(args);
   if (logs.length === 0)
     throw new UsageError('no input: give a virtiofsd log file (or "-" for stdin, or --run-dir)');
@@ -164,6 +264,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   const progress = new Progress();
   const analyses: InputAnalysis[] = [];
   const correlations: (Correlation | null)[] = [];
+  const verdicts: (Verdict | null)[] = [];
   let guest: GuestResult | null = null;
   for (const log of logs) {
     const outcome = await analyzeInput(
@@ -174,6 +275,14 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
         recent: Math.max(args.recent, 1),
         assumeYear: args.year,
         threads: args.threads,
+        verdict: args.verdict
+          ? {
+              thresholds,
+              progress: { goalPatterns: patterns },
+              pidNames: guestRead?.session.pidNames,
+              files: { virtiofsd: log },
+            }
+          : undefined,
       },
       (f, done, total) => progress.update(f, done, total),
     );
@@ -190,10 +299,14 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
       const g = session.result(clock);
       guest ??= g;
       correlations.push(correlate(a, g));
+      if (outcome.engine) for (const ev of session.timedLines(clock)) outcome.engine.guest(ev);
     } else correlations.push(null);
+    verdicts.push(
+      outcome.engine ? outcome.engine.finish({ endOfLog: args.stillRunning ? 'cut' : 'stopped' }) : null,
+    );
   }
 
-  const doc = analysisDocument(version(), analyses, errors, guest, correlations);
+  const doc = analysisDocument(version(), analyses, errors, guest, correlations, verdicts);
   if (args.json) {
     await writeStdout(renderJson(doc));
   } else {
@@ -213,9 +326,15 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
         pidLabel,
         guest,
         correlation: correlations[i],
+        verdict: verdicts[i],
       }),
     );
     if (parts.length > 0) await writeStdout(parts.join('\n'));
+  }
+  const failed = verdicts.filter((v): v is Verdict => v !== null && failOn.has(v.kind));
+  if (failed.length > 0) {
+    for (const v of failed) process.stderr.write(`vfs-analyze: --fail-on ${v.kind}: ${v.title}\n`);
+    exit = Math.max(exit, ExitCode.failOn);
   }
   return exit;
 }

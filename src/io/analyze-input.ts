@@ -10,6 +10,7 @@ import {
   VirtiofsdAnalysis,
 } from '../analyze/virtiofsd-analysis.js';
 import { UnusableInputError, type VfsError } from '../errors.js';
+import { VerdictEngine, type VerdictEngineOptions } from '../verdict/engine.js';
 import { isStdin, openByteSource } from './byte-source.js';
 import { analyzeParallel, PARALLEL_MIN_BYTES, threadCount } from './parallel.js';
 
@@ -17,6 +18,8 @@ export interface InputOutcome {
   file: string;
   analysis: InputAnalysis | null;
   error: VfsError | null;
+  /** The verdict engine fed this input's events, when `verdict` was asked for. */
+  engine?: VerdictEngine;
 }
 
 export type ProgressFn = (file: string, done: number, total: number | null) => void;
@@ -26,6 +29,8 @@ export interface InputOptions extends AnalysisOptions {
   threads?: number;
   /** Smallest file split across threads (default PARALLEL_MIN_BYTES; tests lower it). */
   parallelMinBytes?: number;
+  /** Also feed a verdict engine with these options (one sequential pass: no thread split). */
+  verdict?: VerdictEngineOptions;
 }
 
 export async function analyzeInput(
@@ -33,7 +38,9 @@ export async function analyzeInput(
   opts: InputOptions = {},
   onProgress?: ProgressFn,
 ): Promise<InputOutcome> {
-  const parallel = await tryParallel(path, opts, onProgress);
+  const engine = opts.verdict ? new VerdictEngine(opts.verdict) : undefined;
+  if (engine) opts = { ...opts, extraSink: engine };
+  const parallel = engine ? null : await tryParallel(path, opts, onProgress);
   if (parallel !== null) {
     const result = parallel.result();
     return { file: path, analysis: result, error: unusable(result) };
@@ -66,7 +73,7 @@ export async function analyzeInput(
   const result = analysis.result();
   if (error === null) error = unusable(result);
   const keep = !result.binary && result.totals.requests + result.totals.replies > 0;
-  return { file: source.name, analysis: keep ? result : null, error };
+  return { file: source.name, analysis: keep ? result : null, error, engine };
 }
 
 /** Large plain Rust logs are split across worker threads; null means "read it sequentially". */

@@ -7,6 +7,7 @@ import Table from 'cli-table3';
 import type { Correlation } from '../analyze/correlate.js';
 import type { GuestResult } from '../analyze/guest-session.js';
 import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
+import type { Verdict } from '../verdict/types.js';
 import { clip, duration, int, pct, rate, sparkline, utc } from './format.js';
 
 export interface TerminalOptions {
@@ -20,6 +21,44 @@ export interface TerminalOptions {
   pidLabel?: (pid: number) => string;
   guest?: GuestResult | null;
   correlation?: Correlation | null;
+  verdict?: Verdict | null;
+}
+
+const VERDICT_STYLE: Record<Verdict['kind'], 'red' | 'yellow' | 'green' | 'cyan'> = {
+  livelock: 'red',
+  deadlock: 'red',
+  stall: 'red',
+  busy: 'cyan',
+  healthy: 'green',
+  inconclusive: 'yellow',
+};
+
+/** The verdict first: kind, title, why, and who. */
+function verdictLines(v: Verdict, o: TerminalOptions): string[] {
+  const c = o.chalk;
+  const paint = c[VERDICT_STYLE[v.kind]].bold;
+  const out = [
+    `${paint(`Verdict  ${v.kind.toUpperCase()}`)} ${c.dim(`(confidence ${Math.round(v.confidence * 100)}%${v.hostOnly ? ', virtiofsd log only' : ''})`)}`,
+    `         ${paint(v.title)}`,
+    `         ${v.reason}`,
+  ];
+  for (const cu of v.culprits.slice(0, 3)) {
+    const who = cu.name ? `${cu.pid} (${cu.name})` : (o.pidLabel?.(cu.pid) ?? String(cu.pid));
+    out.push(
+      `Culprit  pid ${who}: ${int(cu.requests)} requests, ${pct(cu.share)} of the window${cu.detail ? `, ${cu.detail}` : ''}`,
+    );
+  }
+  if (v.loop) {
+    out.push(
+      `Loop     ${v.loop.tokens.join(' → ')} (period ${v.loop.period}) ×${int(v.loop.repetitions)} at ${rate(v.loop.ratePerSec)}/s`,
+    );
+  }
+  const lp = v.criticalTransition?.lastProgress;
+  if (lp)
+    out.push(
+      `Before   last guest progress ${lp.time === null ? '' : `at ${utc(lp.time)} `}— ${clip(lp.text, 70)}`,
+    );
+  return out;
 }
 
 const DAEMON: Record<string, string> = {
@@ -71,6 +110,7 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
     c.bold(`${a.file}`) +
       c.dim(` — ${DAEMON[a.format.detected]}${a.format.forced !== 'auto' ? ' (forced)' : ''}`),
   );
+  if (o.verdict) out.push(...verdictLines(o.verdict, o));
   out.push(
     `Lines    ${int(a.lines.total)}: ${int(k.request)} requests, ${int(k.reply)} replies, ${int(noise)} known noise, ` +
       (k.unrecognized > 0 ? c.yellow(`${int(k.unrecognized)} unrecognized`) : '0 unrecognized') +
