@@ -62,3 +62,31 @@ export function sparkline(values: number[], width: number): string {
 export function clip(s: string, n: number): string {
   return s.length <= n ? s : `${s.slice(0, Math.max(0, n - 1))}…`;
 }
+
+/** Word-wrap `text` to lines of at most `width` characters; an overlong word is split after `→` or hard. */
+export function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  const words: string[] = [];
+  for (const word of text.split(/\s+/)) {
+    let w = word;
+    while (w.length > width) {
+      const cut = w.lastIndexOf('→', width - 1);
+      const at = cut > 0 ? cut + 1 : width;
+      words.push(w.slice(0, at));
+      w = w.slice(at);
+    }
+    words.push(w);
+  }
+  for (const word of words) {
+    if (word === '') continue;
+    if (line === '') line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      out.push(line);
+      line = word;
+    }
+  }
+  if (line !== '') out.push(line);
+  return out;
+}

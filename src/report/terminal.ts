@@ -8,7 +8,7 @@ import type { Correlation } from '../analyze/correlate.js';
 import type { GuestResult } from '../analyze/guest-session.js';
 import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
 import type { Verdict } from '../verdict/types.js';
-import { clip, duration, int, pct, rate, sparkline, utc } from './format.js';
+import { clip, duration, int, pct, rate, sparkline, utc, wrap } from './format.js';
 
 export interface TerminalOptions {
   chalk: ChalkInstance;
@@ -37,26 +37,40 @@ const VERDICT_STYLE: Record<Verdict['kind'], 'red' | 'yellow' | 'green' | 'cyan'
 function verdictLines(v: Verdict, o: TerminalOptions): string[] {
   const c = o.chalk;
   const paint = c[VERDICT_STYLE[v.kind]].bold;
+  const w = Math.max(40, Math.min(o.width, 100) - 9);
+  const pad = (lines: string[]) => lines.map((l) => `         ${l}`);
   const out = [
     `${paint(`Verdict  ${v.kind.toUpperCase()}`)} ${c.dim(`(confidence ${Math.round(v.confidence * 100)}%${v.hostOnly ? ', virtiofsd log only' : ''})`)}`,
-    `         ${paint(v.title)}`,
-    `         ${v.reason}`,
+    ...pad(wrap(v.title, w)).map((l) => paint(l)),
+    ...pad(wrap(v.reason, w)),
   ];
   for (const cu of v.culprits.slice(0, 3)) {
     const who = cu.name ? `${cu.pid} (${cu.name})` : (o.pidLabel?.(cu.pid) ?? String(cu.pid));
     out.push(
-      `Culprit  pid ${who}: ${int(cu.requests)} requests, ${pct(cu.share)} of the window${cu.detail ? `, ${cu.detail}` : ''}`,
+      ...field(
+        'Culprit',
+        `pid ${who}: ${int(cu.requests)} requests, ${pct(cu.share)} of the window${cu.detail ? `, ${cu.detail}` : ''}`,
+        o,
+      ),
     );
   }
   if (v.loop) {
     out.push(
-      `Loop     ${v.loop.tokens.join(' → ')} (period ${v.loop.period}) ×${int(v.loop.repetitions)} at ${rate(v.loop.ratePerSec)}/s`,
+      ...field(
+        'Loop',
+        `${v.loop.tokens.join(' → ')} (period ${v.loop.period}) ×${int(v.loop.repetitions)} at ${rate(v.loop.ratePerSec)}/s`,
+        o,
+      ),
     );
   }
   const lp = v.criticalTransition?.lastProgress;
   if (lp)
     out.push(
-      `Before   last guest progress ${lp.time === null ? '' : `at ${utc(lp.time)} `}— ${clip(lp.text, 70)}`,
+      ...field(
+        'Before',
+        `last guest progress ${lp.time === null ? '' : `at ${utc(lp.time)} `}— ${lp.text}`,
+        o,
+      ),
     );
   return out;
 }
@@ -91,6 +105,12 @@ function table(head: string[], c: ChalkInstance, align?: ('left' | 'right')[]): 
       middle: ' ',
     },
   });
+}
+
+/** `Label    text`, wrapped with the text column kept (labels are 8 characters + a space). */
+function field(label: string, text: string, o: TerminalOptions): string[] {
+  const w = Math.max(40, Math.min(o.width, 100) - 9);
+  return wrap(text, w).map((l, i) => `${i === 0 ? label.padEnd(8) : '        '} ${l}`);
 }
 
 function section(title: string, c: ChalkInstance): string {
@@ -227,11 +247,7 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
     }
     out.push(tb.toString());
     if (a.format.detected === 'rust') {
-      out.push(
-        c.dim(
-          '  Rust virtiofsd logs only the parent of a Lookup; the looked-up child shows up as later inodes.',
-        ),
-      );
+      out.push(c.dim('  Rust logs a Lookup by its parent inode; the child shows up in later requests.'));
     }
   }
 
@@ -325,11 +341,15 @@ function guestSection(g: GuestResult, cor: Correlation, o: TerminalOptions, day:
   const c = o.chalk;
   const out: string[] = [];
   const inputs = g.inputs.map((i) => `${i.file.split('/').pop()} (${int(i.events)} events)`).join(', ');
-  out.push(`Guest    ${inputs || 'no readable guest input'}`);
+  out.push(...field('Guest', inputs || 'no readable guest input', o));
   if (g.clock) {
     const zero = new Date(g.clock.offsetMs).toISOString().replace('T', ' ').slice(0, 23);
     out.push(
-      `Clock    guest uptime 0 = ${zero} UTC ±${duration(g.clock.uncertaintyMs / 1000)} (${g.clock.method}${g.clock.detail ? `: ${g.clock.detail}` : ''})`,
+      ...field(
+        'Clock',
+        `guest uptime 0 = ${zero} UTC ±${duration(g.clock.uncertaintyMs / 1000)} (${g.clock.method}${g.clock.detail ? `: ${g.clock.detail}` : ''})`,
+        o,
+      ),
     );
   } else {
     out.push(
@@ -339,7 +359,9 @@ function guestSection(g: GuestResult, cor: Correlation, o: TerminalOptions, day:
     );
   }
   const stalled = cor.afterLastProgress !== null && cor.afterLastProgress.requests > 0;
-  out.push(`${stalled ? c.red.bold('Stall   ') : c.green('Progress')} ${cor.summary}`);
+  const said = field(stalled ? 'Stall' : 'Progress', cor.summary, o);
+  said[0] = (stalled ? c.red.bold(said[0].slice(0, 8)) : c.green(said[0].slice(0, 8))) + said[0].slice(8);
+  out.push(...said);
   for (const w of g.progress.waitingNow.slice(0, 3)) {
     out.push(
       c.yellow(
@@ -368,14 +390,14 @@ function mergedTimeline(cor: Correlation, o: TerminalOptions, day: number | null
   const lastT = cor.lastProgress?.time ?? null;
   for (const r of rows) {
     const g = r.guest.map((x) => (x.isProgress ? x.text : c.yellow(x.text)));
-    let guest = g.length > 0 ? clip(g[0], 34) : '';
+    let guest = g.length > 0 ? clip(g[0], Math.max(16, Math.min(o.width, 100) - 58)) : '';
     if (r.guestCount > 1) guest += c.dim(` +${r.guestCount - 1}`);
     const afterStall = lastT !== null && r.t > lastT && r.requests > 0;
     tb.push([
       utc(r.t, day),
       afterStall ? c.red(rate(r.perSec)) : rate(r.perSec),
       r.topOpcode ?? '',
-      r.topPidLabel ? clip(r.topPidLabel, 22) : '',
+      r.topPidLabel ? clip(r.topPidLabel, 20) : '',
       guest,
     ]);
   }
