@@ -8,6 +8,7 @@
  * | 2 | usage error, or an input could not be read (missing, a directory, no permission, corrupt gzip) |
  * | 3 | an input was read but is not usable: empty, binary, or not a virtiofsd debug log |
  * | 4 | internal error (a bug: please report it) |
+ * | 5 | `run`: no run could be carried out (bcvk, virtiofsd or QEMU failed to start in every run) |
  * | 130 | interrupted (SIGINT) |
  */
 
@@ -17,6 +18,7 @@ export const ExitCode = {
   usage: 2,
   badInput: 3,
   internal: 4,
+  launch: 5,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -59,6 +61,13 @@ export class UnusableInputError extends VfsError {
 export class FailOnError extends VfsError {
   constructor(message: string) {
     super(message, ExitCode.failOn);
+  }
+}
+
+/** `vfs-analyze run`: the launch itself failed in every run (records were still written). */
+export class LaunchError extends VfsError {
+  constructor(message: string) {
+    super(message, ExitCode.launch);
   }
 }
 

@@ -11,6 +11,7 @@ import { isStdin } from '../io/byte-source.js';
 import { type GuestInputSpec, readGuestInputs } from '../io/guest-inputs.js';
 import { findRunDirInputs } from '../io/guest-sources.js';
 import { Progress } from '../io/progress.js';
+import { checkReportSpecs, describeWritten, writeReports } from '../io/report-output.js';
 import { writeStdout } from '../io/stdout.js';
 import type { ForcedFormat } from '../parse/virtiofsd.js';
 import { analysisDocument, type InputErrorRecord, renderJson } from '../report/json.js';
@@ -38,6 +39,7 @@ export interface AnalyzeArgs {
   threshold: string[];
   config?: string;
   stillRunning: boolean;
+  report: string[];
 }
 
 export function analyzeOptions<T>(y: Argv<T>) {
@@ -130,7 +132,14 @@ export function analyzeOptions<T>(y: Argv<T>) {
       type: 'boolean',
       describe: 'force colour on or off (default: on for a TTY; NO_COLOR honoured)',
     })
-    .option('year', { type: 'number', describe: 'year for syslog/journal timestamps that carry none' });
+    .option('year', { type: 'number', describe: 'year for syslog/journal timestamps that carry none' })
+    .option('report', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe:
+        'also write a report FORMAT[=PATH]: html, md, junit, json (repeatable; default reports/<name>.<ext>; md → $GITHUB_STEP_SUMMARY when set)',
+    });
 }
 
 function parseOffset(value: string): number {
@@ -244,6 +253,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   const patterns = parsePatterns([...(config.progressPatterns ?? []), ...args.progressPattern]);
   const thresholds = parseThresholds(args.threshold, config.thresholds);
   const failOn = parseFailOn([...(config.failOn ?? []), ...args.failOn]);
+  checkReportSpecs(args.report, { stdoutInUse: true }); // fail fast, before a long analysis
   const { logs, guest: guestSpecs } = await resolveInputs(args);
   if (logs.length === 0)
     throw new UsageError('no input: give a virtiofsd log file (or "-" for stdin, or --run-dir)');
@@ -330,6 +340,9 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
       }),
     );
     if (parts.length > 0) await writeStdout(parts.join('\n'));
+  }
+  if (args.report.length > 0) {
+    process.stderr.write(describeWritten(await writeReports(doc, args.report, { stdoutInUse: true })));
   }
   const failed = verdicts.filter((v): v is Verdict => v !== null && failOn.has(v.kind));
   if (failed.length > 0) {

@@ -5,6 +5,8 @@ import { describeError, ExitCode, UsageError } from '../errors.js';
 import { STDIN_ARG } from '../io/byte-source.js';
 import { version } from '../version.js';
 import { type AnalyzeArgs, analyzeOptions, runAnalyze } from './analyze.js';
+import { gateCommand } from './gate.js';
+import { reportCommand } from './report.js';
 
 const EPILOG = `Exit codes: 0 analysed; 1 a --fail-on condition held; 2 usage error or unreadable input;
 3 input not usable (empty, binary, not a virtiofsd debug log); 4 internal error; 130 interrupted.
@@ -25,6 +27,8 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
         code = await runAnalyze(a as unknown as AnalyzeArgs);
       },
     )
+    .command(reportCommand)
+    .command(gateCommand)
     .example('$0 virtiofsd.log', 'post-mortem of one log')
     .example('$0 --json virtiofsd.log.gz > analysis.json', 'machine-readable output')
     .example('zcat big.log.gz | $0 -', 'read stdin')

@@ -21,6 +21,7 @@
  * 4. otherwise **inconclusive** (thin evidence, or live with no hang signature yet).
  */
 
+import { PendingTable } from '../analyze/pending-table.js';
 import { PidNames } from '../analyze/pid-names.js';
 import { ProgressClock, type ProgressClockOptions } from '../analyze/progress.js';
 import type { GuestLine, GuestSource } from '../parse/guest-events.js';
@@ -116,7 +117,7 @@ export class VerdictEngine implements VirtiofsdSink {
   private lastLine = 0;
   private okReplies = 0;
   private errReplies = 0;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending: PendingTable;
   private readonly repliedOps = new Set<number>();
   private destroy: { ts: number; line: number } | undefined;
   private ended: { ts: number; line: number; what: LifecycleEvent } | undefined;
@@ -137,6 +138,7 @@ export class VerdictEngine implements VirtiofsdSink {
   constructor(opts: VerdictEngineOptions = {}) {
     this.thresholds = resolveThresholds(opts.thresholds);
     this.ages = new InodeAges(this.thresholds.freshSpan, this.thresholds.maxTrackedInodes);
+    this.pending = new PendingTable(this.thresholds.maxPending);
     if (opts.pidNames) {
       this.names = opts.pidNames;
     } else {
@@ -180,12 +182,7 @@ export class VerdictEngine implements VirtiofsdSink {
 
     if (unique >= 0 && !neverReplied(opcode) && opcode !== OP.DESTROY) {
       if (!(daemon === Daemon.c && opcode === OP.READ)) {
-        this.pending.delete(unique);
-        this.pending.set(unique, { ts, line, opcode, nodeid, pid });
-        if (this.pending.size > this.thresholds.maxPending) {
-          const oldest = this.pending.keys().next();
-          if (!oldest.done) this.pending.delete(oldest.value);
-        }
+        this.pending.set(unique, opcode, nodeid, pid, ts, line);
       }
     }
 
@@ -200,10 +197,9 @@ export class VerdictEngine implements VirtiofsdSink {
     if (Number.isFinite(ts) && !(ts <= this.maxTs)) this.maxTs = ts;
     if (error === 0) this.okReplies++;
     else this.errReplies++;
-    const p = this.pending.get(unique);
-    if (p) {
-      this.pending.delete(unique);
-      this.repliedOps.add(p.opcode);
+    if (this.pending.take(unique)) {
+      const op = this.pending.takenOpcode;
+      if (op === OP.READ || op === OP.READDIR || op === OP.READDIRPLUS) this.repliedOps.add(op);
     }
   }
 
@@ -375,7 +371,7 @@ export class VerdictEngine implements VirtiofsdSink {
 
   private outstanding(): Pending[] {
     const out: Pending[] = [];
-    for (const p of this.pending.values()) {
+    for (const p of this.pending.values() as Pending[]) {
       // READ-like requests count only once this daemon has been seen to answer that opcode (C successful READ
       // and Rust ≤ 1.6 successful READ/READDIR/READDIRPLUS get no reply line).
       if (READ_LIKE.has(p.opcode) && !this.repliedOps.has(p.opcode)) continue;

@@ -27,39 +27,89 @@ export function formatToken(t: number): string {
   return `${opcodeName(op)}(${cls === 0 ? 'new' : String(cls - 1)})`;
 }
 
+/** Inodes below this are tracked in a typed array (no hashing); larger ones in a Map. */
+const DIRECT_INODES = 1 << 22;
+
 export class InodeAges {
-  /** inode → global request sequence number when it was (re)introduced. Insertion order = age order. */
-  private readonly born = new Map<number, number>();
+  /** inode → 1 + global request number when it was (re)introduced; 0 = not tracked. */
+  private direct: Int32Array = new Int32Array(1024);
+  /** Introductions in order (inode, seq), for evicting the oldest beyond `cap`. */
+  private readonly ringInode: Float64Array;
+  private readonly ringSeq: Float64Array;
+  private ringHead = 0;
+  private ringLen = 0;
+  private readonly big = new Map<number, number>();
+  private live = 0;
   constructor(
     private readonly freshSpan: number,
     private readonly cap: number,
-  ) {}
+  ) {
+    const n = Math.max(1, cap);
+    this.ringInode = new Float64Array(n);
+    this.ringSeq = new Float64Array(n);
+  }
 
   /** Abstract class of `inode` referenced by request number `seq` (0 = new, n+1 = stable n). */
   classify(inode: number, seq: number): number {
     if (inode <= 1) return inode + 1;
-    const b = this.born.get(inode);
-    if (b === undefined) {
+    const b = this.bornOf(inode);
+    if (b < 0) {
       this.introduce(inode, seq);
       return 0;
     }
     return seq - b < this.freshSpan ? 0 : inode + 1;
   }
+
   /** The inode was (re)allocated now (C lookup result). */
   introduce(inode: number, seq: number): void {
     if (inode <= 1) return;
-    this.born.delete(inode);
-    this.born.set(inode, seq);
-    if (this.born.size > this.cap) {
-      const oldest = this.born.keys().next();
-      if (!oldest.done) this.born.delete(oldest.value);
-    }
+    if (this.bornOf(inode) < 0) this.live++;
+    if (inode < DIRECT_INODES) {
+      if (inode >= this.direct.length) this.grow(inode);
+      this.direct[inode] = seq + 1;
+    } else this.big.set(inode, seq);
+    // Remember the introduction; beyond `cap` live entries the oldest introduction is dropped.
+    const n = this.ringInode.length;
+    if (this.ringLen === n) this.evictOldest();
+    const at = (this.ringHead + this.ringLen) % n;
+    this.ringInode[at] = inode;
+    this.ringSeq[at] = seq;
+    this.ringLen++;
+    while (this.live > this.cap && this.ringLen > 0) this.evictOldest();
   }
+
   forget(inode: number): void {
-    this.born.delete(inode);
+    if (this.bornOf(inode) < 0) return;
+    this.live--;
+    if (inode < DIRECT_INODES) this.direct[inode] = 0;
+    else this.big.delete(inode);
   }
+
   get size(): number {
-    return this.born.size;
+    return this.live;
+  }
+
+  private bornOf(inode: number): number {
+    if (inode < DIRECT_INODES) return inode < this.direct.length ? this.direct[inode] - 1 : -1;
+    return this.big.get(inode) ?? -1;
+  }
+
+  private evictOldest(): void {
+    const n = this.ringInode.length;
+    const inode = this.ringInode[this.ringHead];
+    const seq = this.ringSeq[this.ringHead];
+    this.ringHead = (this.ringHead + 1) % n;
+    this.ringLen--;
+    // Only if this introduction is still the inode's current one (it may have been re-introduced or forgotten).
+    if (this.bornOf(inode) === seq) this.forget(inode);
+  }
+
+  private grow(inode: number): void {
+    let n = this.direct.length;
+    while (n <= inode) n *= 2;
+    const a = new Int32Array(Math.min(n, DIRECT_INODES));
+    a.set(this.direct);
+    this.direct = a;
   }
 }
 

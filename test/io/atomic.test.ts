@@ -1,0 +1,115 @@
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { writeDirAtomic, writeFileAtomic } from '../../src/io/atomic.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vfs-atomic-'));
+});
+
+const temps = (d: string) => readdirSync(d).filter((n) => n.startsWith('.') || n.endsWith('.tmp'));
+
+async function* failing(after: string): AsyncGenerator<string> {
+  yield after;
+  throw new Error('disk on fire');
+}
+
+describe('writeFileAtomic', () => {
+  it('writes a new file and replaces an existing one, leaving no temp file', async () => {
+    const f = join(dir, 'report.html');
+    await writeFileAtomic(f, 'one');
+    expect(readFileSync(f, 'utf8')).toBe('one');
+    await writeFileAtomic(f, Buffer.from('two'));
+    expect(readFileSync(f, 'utf8')).toBe('two');
+    await writeFileAtomic(f, ['th', 'ree']);
+    expect(readFileSync(f, 'utf8')).toBe('three');
+    expect(readdirSync(dir)).toEqual(['report.html']);
+  });
+
+  it('a write that fails midway keeps the old file intact and removes its temp file', async () => {
+    const f = join(dir, 'baseline.json');
+    writeFileSync(f, '{"old":true}');
+    await expect(writeFileAtomic(f, failing('{"new":'))).rejects.toThrow('disk on fire');
+    expect(readFileSync(f, 'utf8')).toBe('{"old":true}');
+    expect(temps(dir)).toEqual([]);
+  });
+
+  it('a failed write of a new file leaves no partial file and no temp file', async () => {
+    const f = join(dir, 'new.md');
+    await expect(writeFileAtomic(f, failing('# partial'))).rejects.toThrow('disk on fire');
+    expect(existsSync(f)).toBe(false);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a failing rename (the target is a directory) leaves the target alone and no temp file', async () => {
+    const f = join(dir, 'taken');
+    mkdirSync(f);
+    writeFileSync(join(f, 'inside'), 'x');
+    await expect(writeFileAtomic(f, 'data')).rejects.toThrow();
+    expect(readdirSync(f)).toEqual(['inside']);
+    expect(temps(dir)).toEqual([]);
+  });
+
+  it('a missing folder is an error unless mkdirs is set', async () => {
+    const f = join(dir, 'a', 'b', 'c.json');
+    await expect(writeFileAtomic(f, '{}')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(existsSync(join(dir, 'a'))).toBe(false);
+    await writeFileAtomic(f, '{}', { mkdirs: true });
+    expect(readFileSync(f, 'utf8')).toBe('{}');
+  });
+
+  it.skipIf(process.getuid?.() === 0)(
+    'a read-only folder: error, old file intact, no temp file',
+    async () => {
+      const f = join(dir, 'r.json');
+      writeFileSync(f, 'old');
+      chmodSync(dir, 0o555);
+      try {
+        await expect(writeFileAtomic(f, 'new')).rejects.toMatchObject({ code: 'EACCES' });
+        expect(readFileSync(f, 'utf8')).toBe('old');
+        expect(readdirSync(dir)).toEqual(['r.json']);
+      } finally {
+        chmodSync(dir, 0o755);
+      }
+    },
+  );
+});
+
+describe('writeDirAtomic', () => {
+  it('creates a folder of files, then replaces it whole', async () => {
+    const d = join(dir, 'run-1');
+    await writeDirAtomic(d, { 'run.json': '{"a":1}', 'sub/x.txt': 'x' });
+    expect(readFileSync(join(d, 'run.json'), 'utf8')).toBe('{"a":1}');
+    expect(readFileSync(join(d, 'sub', 'x.txt'), 'utf8')).toBe('x');
+    await writeDirAtomic(d, { 'run.json': '{"a":2}' });
+    expect(readdirSync(d)).toEqual(['run.json']);
+    expect(readFileSync(join(d, 'run.json'), 'utf8')).toBe('{"a":2}');
+    expect(readdirSync(dir)).toEqual(['run-1']);
+  });
+
+  it('a failure while writing keeps the old folder and removes the temp folder', async () => {
+    const d = join(dir, 'run-2');
+    await writeDirAtomic(d, { 'run.json': 'old' });
+    await expect(writeDirAtomic(d, { 'run.json': 'new', 'b.log': failing('partial') })).rejects.toThrow(
+      'disk on fire',
+    );
+    expect(readdirSync(d)).toEqual(['run.json']);
+    expect(readFileSync(join(d, 'run.json'), 'utf8')).toBe('old');
+    expect(readdirSync(dir)).toEqual(['run-2']);
+  });
+
+  it('refuses names that escape the folder', async () => {
+    await expect(writeDirAtomic(join(dir, 'x'), { '../evil': 'x' })).rejects.toThrow('bad file name');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
