@@ -88,7 +88,7 @@ BB=$C/busybox/bin/busybox
 
 # --- 5. initramfs (rebuilt when lab/guest/init or the inputs change) -------------------------
 INITRD=$C/initramfs.cpio.gz
-key=$( { cat "$REPO/lab/guest/init"; echo "$KV $(basename "$BDEB") $MODS"; } | sha256sum | cut -d' ' -f1)
+key=$( { cat "$REPO/lab/guest/init" "$REPO/probe/vfs-probe.sh"; echo "$KV $(basename "$BDEB") $MODS"; } | sha256sum | cut -d' ' -f1)
 if [ ! -s "$INITRD" ] || [ "$(cat "$C/initramfs.key" 2>/dev/null)" != "$key" ]; then
   LOGP "build initramfs"
   R=$C/initramfs-root; rm -rf "$R"
@@ -96,6 +96,7 @@ if [ ! -s "$INITRD" ] || [ "$(cat "$C/initramfs.key" 2>/dev/null)" != "$key" ]; 
   cp "$BB" "$R/bin/busybox"; ln -s busybox "$R/bin/sh"
   for m in $MODS; do cp "$C/kernel/modules/${m##*/}" "$R/lib/modules/"; done
   install -m 755 "$REPO/lab/guest/init" "$R/init"
+  install -m 755 "$REPO/probe/vfs-probe.sh" "$R/bin/vfs-probe"   # started by /init with lab.probe=1
   mknod -m 600 "$R/dev/console" c 5 1 2>/dev/null || true
   mknod -m 666 "$R/dev/null" c 1 3 2>/dev/null || true
   (cd "$R" && find . | "$BB" cpio -o -H newc 2>/dev/null | gzip -1) > "$INITRD.tmp"

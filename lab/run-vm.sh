@@ -2,9 +2,9 @@
 # lab/run-vm.sh - one lab run: fresh virtiofsd + QEMU (TCG) busybox guest on a virtiofs share.
 #
 #   lab/run-vm.sh --daemon rust|c --cache never|metadata|auto|always|none --workload W \
-#                 --secs N --timeout T --out DIR [--stall-after S] [--mem 256M] [--files N]
+#                 --secs N --timeout T --out DIR [--stall-after S] [--mem 256M] [--files N] [--karg X]...
 #
-# Workloads: walk livelock loop3 enoent unpack (run in the guest, see lab/guest/init), and two
+# Workloads: walk livelock loop3 enoent unpack silentloop (run in the guest, see lab/guest/init), and two
 # host-side scenarios: hang (livelock for 1000 s, ended by --timeout) and stall (livelock; virtiofsd
 # is SIGSTOPped --stall-after seconds after QEMU starts and SIGKILLed 1 s before --timeout).
 # Outputs in DIR: virtiofsd.log, console.txt (raw, CRLF), console.host-stamped.log, debug-port.txt,
@@ -14,7 +14,7 @@ set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${LAB_CACHE:-$REPO/.lab-cache}
-DAEMON=rust CACHEMODE=never WORKLOAD=walk SECS=3 TIMEOUT=60 OUT= STALL_AFTER=5 MEM=256M FILES=2000
+DAEMON=rust CACHEMODE=never WORKLOAD=walk SECS=3 TIMEOUT=60 OUT= STALL_AFTER=5 MEM=256M FILES=2000 KARGS=
 usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -27,6 +27,7 @@ while [ $# -gt 0 ]; do
     --stall-after) STALL_AFTER=$2; shift 2 ;;
     --mem) MEM=$2; shift 2 ;;
     --files) FILES=$2; shift 2 ;;
+    --karg) KARGS="${KARGS:+$KARGS }$2"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "run-vm: unknown argument $1" >&2; usage ;;
   esac
@@ -37,7 +38,7 @@ done
 . "$CACHE/env.sh"
 
 case "$WORKLOAD" in
-  walk|livelock|loop3|enoent|unpack) GW=$WORKLOAD GSECS=$SECS ;;
+  walk|livelock|loop3|enoent|unpack|silentloop) GW=$WORKLOAD GSECS=$SECS ;;
   hang|stall) GW=livelock GSECS=1000 ;;
   *) echo "run-vm: unknown workload $WORKLOAD" >&2; exit 2 ;;
 esac
@@ -119,7 +120,7 @@ stamp_reader "$W/con.out" "$OUT/console.txt" "$OUT/console.host-stamped.log" & R
 stamp_reader "$W/dbg.out" "$OUT/debug-port.txt" "$OUT/debug-port.host-stamped.log" & R2=$!
 
 # ---- QEMU ------------------------------------------------------------------------------------
-APPEND="console=ttyS0 panic=-1 lab.workload=$GW lab.secs=$GSECS lab.tag=labfs lab.files=$FILES"
+APPEND="console=ttyS0 panic=-1 lab.workload=$GW lab.secs=$GSECS lab.tag=labfs lab.files=$FILES${KARGS:+ $KARGS}"
 QCMD=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 1 -m "$MEM"
   -object memory-backend-memfd,id=mem,size="$MEM",share=on -numa node,memdev=mem
   -chardev socket,id=vfs,path="$S" -device vhost-user-fs-pci,chardev=vfs,tag=labfs

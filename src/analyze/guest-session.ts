@@ -3,6 +3,7 @@
  * journal): PID names, progress beacons, clock samples and anchors, and a bounded list of milestones. Pure.
  */
 import type { GuestLine, GuestSource } from '../parse/guest-events.js';
+import { ProbeParser, type ProbeRecord } from '../parse/probe.js';
 import {
   type ClockAnchor,
   type ClockEstimate,
@@ -15,6 +16,7 @@ import {
   uptimeToHostMs,
 } from './clock.js';
 import { PidNames } from './pid-names.js';
+import { ProbeFacts, type ProbeOverhead } from './probe-facts.js';
 import { ProgressClock as Clock, type ProgressClock, type ProgressPoint } from './progress.js';
 
 export interface GuestSessionOptions {
@@ -50,6 +52,13 @@ export interface HostClockFacts {
 
 export interface GuestResult {
   inputs: GuestInputSummary[];
+  /** The guest probe's records, when any guest input carried them (probe/vfs-probe.sh). */
+  probe: {
+    records: number;
+    truncated: number;
+    fuseTracepoints: string | null;
+    overhead: ProbeOverhead | null;
+  } | null;
   clock: ClockEstimate | null;
   /** Latest known name per PID (thread ids of virtiofsd's `pid=` that are not journal PIDs stay unnamed). */
   pidNames: Record<string, string>;
@@ -75,6 +84,8 @@ export class GuestSession {
   private lastLine: GuestLine | undefined;
   private readonly max: number;
   readonly inputs: GuestInputSummary[] = [];
+  readonly probe = new ProbeFacts();
+  readonly probeParser = new ProbeParser();
 
   constructor(opts: GuestSessionOptions = {}) {
     this.max = opts.maxMilestones ?? 5000;
@@ -82,6 +93,11 @@ export class GuestSession {
   }
 
   feed(ev: GuestLine): void {
+    if (ev.text.includes('"vfsprobe":')) {
+      const rec: ProbeRecord | null = this.probeParser.push(ev.text, ev.line);
+      if (rec) this.probe.feed(rec, ev.hostTime);
+      return; // probe records are data, not guest messages
+    }
     if (ev.hostTime !== undefined || ev.uptime !== undefined) {
       const prev = this.lastLine;
       if (!prev || (ev.hostTime ?? 0) >= (prev.hostTime ?? 0)) this.lastLine = ev;
@@ -101,6 +117,11 @@ export class GuestSession {
 
   addInput(summary: GuestInputSummary): void {
     this.inputs.push(summary);
+  }
+
+  /** PID names for the verdict and tables: the probe first (it sees every task), then journal and console. */
+  nameAt(pid: number, hostMs?: number): string | undefined {
+    return this.probe.nameAt(pid, hostMs) ?? this.pidNames.nameAt(pid, hostMs);
   }
 
   /** Best clock estimate: manual override, host-stamped lines, journal realtime/monotonic, then FUSE INIT anchor. */
@@ -164,16 +185,31 @@ export class GuestSession {
     // One name per PID for whole-log tables: the most observed holder (PID 1 is "systemd", not the
     // systemd-shutdown it execs at the very end); per-time names stay available from pidNames.nameAt().
     const names: Record<string, string> = {};
+    for (const pid of this.probe.taskIds) {
+      const n = this.probe.nameAt(pid);
+      if (n !== undefined) names[String(pid)] = n;
+    }
     const best = new Map<number, { name: string; count: number }>();
     for (const e of this.pidNames.entries()) {
       const b = best.get(e.pid);
       if (!b || e.count > b.count) best.set(e.pid, { name: e.name, count: e.count });
     }
-    for (const [pid, b] of best) names[String(pid)] = b.name;
+    // The probe saw every task; the journal and console name only processes that log.
+    for (const [pid, b] of best) names[String(pid)] ??= b.name;
     const ms = this.milestones.slice(-this.max).map(fromLine);
     ms.sort((a, b) => (a.time ?? 0) - (b.time ?? 0) || a.line - b.line);
+    const ps = this.probeParser.stats;
     return {
       inputs: this.inputs,
+      probe:
+        ps.records + ps.truncated > 0
+          ? {
+              records: ps.records,
+              truncated: ps.truncated,
+              fuseTracepoints: this.probe.fuseStatus ?? null,
+              overhead: this.probe.overhead() ?? null,
+            }
+          : null,
       clock: clock ?? null,
       pidNames: names,
       progress: {

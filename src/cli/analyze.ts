@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { type Correlation, correlate } from '../analyze/correlate.js';
-import type { GuestResult } from '../analyze/guest-session.js';
+import type { GuestResult, GuestSession } from '../analyze/guest-session.js';
 import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { ExitCode, fsError, UsageError, type VfsError } from '../errors.js';
 import { analyzeInput } from '../io/analyze-input.js';
@@ -222,6 +222,15 @@ function parseFailOn(list: string[]): Set<string> {
   return kinds;
 }
 
+/** What the guest probe saw of each culprit: "state R, 99% CPU, in syscall newfstatat (262)". */
+function addProbeDetail(v: Verdict, session: GuestSession): void {
+  const w = { fromMs: v.window?.start, toMs: v.window?.end };
+  for (const c of v.culprits) {
+    const d = session.probe.describe(c.pid, w);
+    if (d) c.detail = c.detail ? `${c.detail}; ${d}` : d;
+  }
+}
+
 /** Guest inputs from the options and --run-dir; the run dir may also supply the virtiofsd log. */
 async function resolveInputs(args: AnalyzeArgs): Promise<{ logs: string[]; guest: GuestInputSpec[] }> {
   const logs = [...args.logs];
@@ -289,7 +298,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
           ? {
               thresholds,
               progress: { goalPatterns: patterns },
-              pidNames: guestRead?.session.pidNames,
+              pidNames: guestRead ? { nameAt: (p, t) => guestRead.session.nameAt(p, t) } : undefined,
               files: { virtiofsd: log },
             }
           : undefined,
@@ -311,9 +320,9 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
       correlations.push(correlate(a, g));
       if (outcome.engine) for (const ev of session.timedLines(clock)) outcome.engine.guest(ev);
     } else correlations.push(null);
-    verdicts.push(
-      outcome.engine ? outcome.engine.finish({ endOfLog: args.stillRunning ? 'cut' : 'stopped' }) : null,
-    );
+    const verdict = outcome.engine?.finish({ endOfLog: args.stillRunning ? 'cut' : 'stopped' }) ?? null;
+    if (verdict && guestRead) addProbeDetail(verdict, guestRead.session);
+    verdicts.push(verdict);
   }
 
   const doc = analysisDocument(version(), analyses, errors, guest, correlations, verdicts);

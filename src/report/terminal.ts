@@ -158,7 +158,7 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
       (t.inits > 1 ? `; ${t.inits} INITs (guest reboots)` : ''),
   );
   for (const w of a.warnings) out.push(c.yellow(`warning: ${w}`));
-  if (o.guest && o.correlation) out.push(...guestSection(o.guest, o.correlation, o, day));
+  if (o.guest && o.correlation) out.push(...guestSection(o.guest, o.correlation, o));
 
   if (a.timeline.buckets.length > 1) {
     const width = Math.max(20, Math.min(o.width - 12, 100));
@@ -337,7 +337,7 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
   return `${out.join('\n')}\n`;
 }
 
-function guestSection(g: GuestResult, cor: Correlation, o: TerminalOptions, day: number | null): string[] {
+function guestSection(g: GuestResult, cor: Correlation, o: TerminalOptions): string[] {
   const c = o.chalk;
   const out: string[] = [];
   const inputs = g.inputs.map((i) => `${i.file.split('/').pop()} (${int(i.events)} events)`).join(', ');
@@ -370,9 +370,20 @@ function guestSection(g: GuestResult, cor: Correlation, o: TerminalOptions, day:
     );
   }
   const named = Object.keys(g.pidNames).length;
-  if (named > 0)
-    out.push(c.dim(`Names    ${named} PIDs named from the guest (journal _PID/_COMM, console name[pid]:)`));
-  void day;
+  if (named > 0) {
+    const how = g.probe ? 'guest probe, journal, console' : 'journal _PID/_COMM, console name[pid]:';
+    out.push(c.dim(`Names    ${named} PIDs named from the guest (${how})`));
+  }
+  if (g.probe) {
+    const ov = g.probe.overhead;
+    out.push(
+      ...field(
+        'Probe',
+        `${int(g.probe.records)} records${g.probe.truncated ? `, ${g.probe.truncated} truncated` : ''}; fuse tracepoints ${g.probe.fuseTracepoints ?? 'unknown'}${ov ? `; its own CPU ${pct(ov.share)} of the guest's time` : ''}`,
+        o,
+      ),
+    );
+  }
   return out;
 }
 

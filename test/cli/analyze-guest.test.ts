@@ -145,3 +145,26 @@ describe('verdicts on the command line', () => {
     expect(doc.inputs[0].verdict).toBeUndefined();
   });
 });
+
+describe('guest probe records', () => {
+  it('names a looping process that never logs, from probe data alone, with its CPU share and syscall', () => {
+    const dir = 'fixtures/probe/rust-1.13.2-silentloop-6s-probe-log';
+    const truth = JSON.parse(readFileSync(`${dir}/truth.json`, 'utf8'));
+    // The only line that names the looper is printed after it was killed: drop it to be sure the probe named it.
+    const tmp = mkdtempSync(join(tmpdir(), 'vfs-probe-'));
+    const console = readFileSync(`${dir}/console.host-stamped.log`, 'utf8')
+      .split('\n')
+      .filter((l) => !l.includes('looping process was pid'))
+      .join('\n');
+    writeFileSync(join(tmp, 'console.host-stamped.log'), console);
+    const { doc } = json([`${dir}/virtiofsd.log.gz`, '--console', join(tmp, 'console.host-stamped.log')]);
+    const v = doc.inputs[0].verdict;
+    expect(v.kind).toBe('livelock');
+    expect(v.title).toContain(`pid ${truth.hammerPid} (${truth.hammerComm})`);
+    expect(v.culprits[0]).toMatchObject({ pid: truth.hammerPid, name: truth.hammerComm });
+    expect(v.culprits[0].detail).toMatch(/\d+% CPU, in syscall newfstatat \(262\)/);
+    expect(doc.guest.probe.records).toBeGreaterThan(10);
+    expect(doc.guest.probe.fuseTracepoints).toBe('absent');
+    expect(doc.guest.probe.overhead.share).toBeGreaterThan(0);
+  });
+});
