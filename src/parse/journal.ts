@@ -88,9 +88,52 @@ function cleanMessage(s: string): string {
     .trim();
 }
 
+/**
+ * Records already seen, by `__CURSOR`. A journald cursor carries the journal's sequence-number id (`s=`) and the
+ * record's sequence number (`i=`, hex, consecutive from 1): one bit per sequence number per id keeps the memory at
+ * 1/8 byte per record instead of one string per record. Cursors without them fall back to a capped string set.
+ */
+export class CursorSet {
+  private readonly bits = new Map<string, Uint8Array>();
+  private readonly other = new Set<string>();
+
+  has(cursor: string): boolean {
+    const k = parseCursor(cursor);
+    if (k === null) return this.other.has(cursor);
+    const b = this.bits.get(k.id);
+    return b !== undefined && k.seq >> 3 < b.length && (b[k.seq >> 3] & (1 << (k.seq & 7))) !== 0;
+  }
+
+  add(cursor: string): void {
+    const k = parseCursor(cursor);
+    if (k === null) {
+      if (this.other.size >= 1_000_000) this.other.delete(this.other.values().next().value as string);
+      this.other.add(cursor);
+      return;
+    }
+    let b = this.bits.get(k.id);
+    const need = (k.seq >> 3) + 1;
+    if (b === undefined || b.length < need) {
+      const grown = new Uint8Array(Math.max(need, (b?.length ?? 64) * 2));
+      if (b) grown.set(b);
+      b = grown;
+      this.bits.set(k.id, b);
+    }
+    b[k.seq >> 3] |= 1 << (k.seq & 7);
+  }
+}
+
+/** `s=<id>;i=<hex seqnum>;...` → id and seqnum, or null (unknown layout, or a seqnum too large for a bitmap). */
+function parseCursor(cursor: string): { id: string; seq: number } | null {
+  const m = /(?:^|;)s=([0-9a-f]+);i=([0-9a-f]+)(?:;|$)/.exec(cursor);
+  if (!m) return null;
+  const seq = Number.parseInt(m[2], 16);
+  return Number.isSafeInteger(seq) && seq < 2 ** 31 ? { id: m[1], seq } : null;
+}
+
 export function createJournalParser(opts: JournalParserOptions = {}): JournalParser {
   const patterns = opts.progressPatterns ?? [];
-  const seen = new Set<string>();
+  const seen = new CursorSet();
   const boots = new Set<string>();
   const stats: JournalStats = {
     lines: 0,

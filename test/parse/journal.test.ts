@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { GuestLine } from '../../src/parse/guest-events.js';
-import { createJournalParser, fieldText } from '../../src/parse/journal.js';
+import { CursorSet, createJournalParser, fieldText } from '../../src/parse/journal.js';
 
 const JOURNAL = 'fixtures/lab/rust-1.13.2-systemd-boot-k6.12-cache-metadata/journal.json';
 
@@ -176,5 +176,21 @@ describe('journal field decoding', () => {
     const st = p.stats;
     expect(st.lines).toBe(3000);
     expect(st.blank + st.nonJson + st.invalid + st.duplicates + st.records).toBe(3000);
+  });
+});
+
+describe('CursorSet (bounded de-duplication)', () => {
+  it('remembers real journald cursors by sequence number, and other cursors by value', () => {
+    const set = new CursorSet();
+    const c = (i: number, s = '97d787acb8e04ea3a84bbbacd9b43d2b') =>
+      `s=${s};i=${i.toString(16)};b=b9224b7d4b7e43c8a0ae9d916038d7c4;m=e51c85;t=6613967f28e5a;x=a15f87380c562e85`;
+    for (let i = 1; i <= 5000; i++) set.add(c(i));
+    expect(set.has(c(1))).toBe(true);
+    expect(set.has(c(4096))).toBe(true);
+    expect(set.has(c(5001))).toBe(false);
+    expect(set.has(c(1, 'ffff'))).toBe(false);
+    set.add('opaque-cursor');
+    expect(set.has('opaque-cursor')).toBe(true);
+    expect(set.has('other')).toBe(false);
   });
 });
