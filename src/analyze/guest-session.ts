@@ -196,6 +196,7 @@ export class GuestSession {
     }
     // The probe saw every task; the journal and console name only processes that log.
     for (const [pid, b] of best) names[String(pid)] ??= b.name;
+    names['0'] ??= 'kernel'; // FUSE requests the kernel makes itself (INIT, FORGET, RELEASE, DESTROY)
     const ms = this.milestones.slice(-this.max).map(fromLine);
     ms.sort((a, b) => (a.time ?? 0) - (b.time ?? 0) || a.line - b.line);
     const ps = this.probeParser.stats;
