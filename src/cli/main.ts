@@ -1,16 +1,34 @@
 /** The command-line entry: yargs wiring and the single place where errors become exit codes. */
+
+import type { CommandModule } from 'yargs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { describeError, ExitCode, UsageError } from '../errors.js';
 import { STDIN_ARG } from '../io/byte-source.js';
 import { version } from '../version.js';
 import { type AnalyzeArgs, analyzeOptions, runAnalyze } from './analyze.js';
-import { gateCommand } from './gate.js';
-import { reportCommand } from './report.js';
 
-const EPILOG = `Exit codes: 0 analysed; 1 a --fail-on condition held; 2 usage error or unreadable input;
-3 input not usable (empty, binary, not a virtiofsd debug log); 4 internal error; 130 interrupted.
-Docs: README.md (JSON schema, formats).`;
+/**
+ * Sub-commands are loaded only when used (or for --help): the default analyze command starts without loading
+ * the launcher (execa), the report renderers or the comparison statistics.
+ */
+const SUBCOMMANDS: Record<string, () => Promise<CommandModule>> = {
+  run: async () => (await import('./run.js')).runCommand as unknown as CommandModule,
+  compare: async () => (await import('./compare.js')).compareCommand as unknown as CommandModule,
+  report: async () => (await import('./report.js')).reportCommand as unknown as CommandModule,
+  gate: async () => (await import('./gate.js')).gateCommand as unknown as CommandModule,
+};
+
+async function subcommandsFor(argv: string[]): Promise<CommandModule[]> {
+  const first = argv[0];
+  if (first !== undefined && first in SUBCOMMANDS) return [await SUBCOMMANDS[first]()];
+  const wantsHelp = argv.includes('--help') || argv.includes('-h');
+  return wantsHelp ? Promise.all(Object.values(SUBCOMMANDS).map((load) => load())) : [];
+}
+
+const EPILOG = `Exit codes: 0 analysed; 1 a --fail-on verdict matched, or gate found a regression; 2 usage error
+or unreadable input; 3 input not usable (empty, binary, not a virtiofsd debug log); 4 internal error;
+5 run: every launch failed; 130 interrupted. Docs: README.md (JSON schema, formats).`;
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
   let code: number = ExitCode.ok;
@@ -21,17 +39,37 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     )
     .command(
       '$0 [logs..]',
-      'analyse virtiofsd debug log(s): request tables, pairing, rates',
-      (y) => analyzeOptions(y),
+      'analyse virtiofsd debug log(s): verdict, request tables, pairing, rates; --follow a live log',
+      (y) =>
+        analyzeOptions(y)
+          .option('follow', {
+            type: 'string',
+            describe: 'follow a virtiofsd log that is being written: live view and verdicts (Ctrl-C to stop)',
+          })
+          .option('timeout', { type: 'number', describe: 'with --follow: stop after this many seconds' }),
       async (a) => {
+        if (a.follow !== undefined) {
+          if (a.logs.length > 0) throw new UsageError('--follow takes one log: give it as --follow LOG only');
+          const { runFollow } = await import('./follow.js');
+          code = await runFollow({
+            log: a.follow,
+            console: a.console,
+            journal: a.journal,
+            timeout: a.timeout,
+            json: a.json,
+            progressPattern: a.progressPattern,
+          });
+          return;
+        }
         code = await runAnalyze(a as unknown as AnalyzeArgs);
       },
     )
-    .command(reportCommand)
-    .command(gateCommand)
+    .command(await subcommandsFor(argv))
     .example('$0 virtiofsd.log', 'post-mortem of one log')
     .example('$0 --json virtiofsd.log.gz > analysis.json', 'machine-readable output')
     .example('zcat big.log.gz | $0 -', 'read stdin')
+    .example('$0 --run-dir DIR', 'virtiofsd log + console + journal of one run, correlated')
+    .example('$0 run IMAGE --compare cache=never,metadata --runs 4', 'launch through bcvk and compare')
     .strict()
     .epilog(EPILOG)
     .version(version())

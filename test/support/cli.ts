@@ -15,10 +15,13 @@ export function runCli(
   args: string[],
   opts: { input?: string | Buffer; env?: Record<string, string> } = {},
 ): CliResult {
+  // NO_COLOR and no FORCE_COLOR (Node warns when both are set), unless the test says otherwise.
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', ...opts.env };
+  if (opts.env?.FORCE_COLOR === undefined) delete env.FORCE_COLOR;
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     input: opts.input,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '', ...opts.env },
+    env,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });

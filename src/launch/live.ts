@@ -1,0 +1,259 @@
+/**
+ * The live side of a run (and of `--follow`): bytes of the growing virtiofsd log, console and journal in, the
+ * current state out. Wires the streaming pieces that post-mortem analysis uses — {@link VirtiofsdAnalysis} with
+ * the {@link VerdictEngine} as its extra sink, the console and journal parsers, a {@link GuestSession} — so a live
+ * run ends with the same analysis document a post-mortem of its logs would give. Pure apart from `Date.now()`
+ * being passed in: no IO here.
+ *
+ * Host time of guest lines: lines carrying no host stamp (a raw `console.txt`) get their arrival time on the host,
+ * which is accurate while following live (the follower reads within a few hundred ms). Journal records keep their
+ * `__REALTIME_TIMESTAMP` (the guest's clock, set from the host's at boot).
+ */
+
+import { type Correlation, correlate } from '../analyze/correlate.js';
+import { type GuestResult, GuestSession } from '../analyze/guest-session.js';
+import { ProgressClock } from '../analyze/progress.js';
+import { type InputAnalysis, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
+import { LineSplitter } from '../io/follow.js';
+import { createConsoleParser } from '../parse/console.js';
+import type { GuestLine, GuestSource } from '../parse/guest-events.js';
+import { createJournalParser } from '../parse/journal.js';
+import type { DaemonCode, VirtiofsdSink } from '../parse/virtiofsd.js';
+import { analysisDocument } from '../report/json.js';
+import { VerdictEngine } from '../verdict/engine.js';
+import type { VerdictThresholdsInput } from '../verdict/thresholds.js';
+import type { Verdict } from '../verdict/types.js';
+
+export interface LiveMonitorOptions {
+  /** Names used in evidence pointers and the analysis document. */
+  files?: { virtiofsd?: string; console?: string; journal?: string };
+  /** Regular expressions for guest lines that count as progress and as the goal. */
+  progressPatterns?: RegExp[];
+  /** Goal units (default: multi-user / graphical / default.target). `[]` leaves power-off and patterns. */
+  goalUnits?: string[];
+  thresholds?: VerdictThresholdsInput;
+  /** Host clock, injectable for tests (default Date.now). */
+  now?: () => number;
+}
+
+export interface LiveStatus {
+  /** Requests so far. */
+  requests: number;
+  /** Requests per second over the last few seconds of host time (arrival). */
+  ratePerSec: number;
+  /** Latest guest line that was a progress beacon (or any guest line when none was). */
+  lastMilestone: { text: string; source: GuestSource; hostTime: number | null } | null;
+  /** Goal reached: what and when (host ms). */
+  goal: { goal: string; hostTime: number | null; text: string } | null;
+  /** The daemon's session ended (Rust `Client disconnected`, C `virtio_loop: Exit`) or DESTROY was seen. */
+  sessionEnded: boolean;
+  verdict: Verdict;
+  guestLines: number;
+  /** Host arrival time of the latest guest line of any kind; null before any. */
+  lastGuestLineAt: number | null;
+  /** First kernel `Linux version X` seen on the console/journal. */
+  kernel: string | null;
+}
+
+export interface LiveResults {
+  analysis: InputAnalysis;
+  guest: GuestResult | null;
+  correlation: Correlation | null;
+}
+
+/** Observes the daemon's lifecycle and DESTROY on the way to the engine. */
+class LifecycleTap implements VirtiofsdSink {
+  ended = false;
+  constructor(private readonly next: VirtiofsdSink) {}
+  request(ts: number, line: number, op: number, node: number, u: number, pid: number, d: DaemonCode): void {
+    if (op === 38)
+      this.ended = true; // DESTROY
+    else if (op === 26) this.ended = false; // INIT: a new session
+    this.next.request(ts, line, op, node, u, pid, d);
+  }
+  reply(ts: number, line: number, unique: number, error: number, len: number): void {
+    this.next.reply(ts, line, unique, error, len);
+  }
+  entry(ts: number, line: number, parent: number, name: string, child: number): void {
+    this.next.entry(ts, line, parent, name, child);
+  }
+  lifecycle(ts: number, line: number, what: 'disconnect' | 'exit'): void {
+    this.ended = true;
+    this.next.lifecycle?.(ts, line, what);
+  }
+}
+
+const KERNEL_RE = /^Linux version (\S+)/;
+const RATE_WINDOW_MS = 3000;
+
+export class LiveMonitor {
+  readonly engine: VerdictEngine;
+  readonly analysis: VirtiofsdAnalysis;
+  readonly session: GuestSession;
+  /** Same goal definition as the engine's (the engine keeps its own private). */
+  readonly progress: ProgressClock;
+  private readonly tap: LifecycleTap;
+  private readonly now: () => number;
+  private readonly consoleParser;
+  private readonly journalParser;
+  private readonly consoleLines: LineSplitter;
+  private readonly journalLines: LineSplitter;
+  private consoleEvents = 0;
+  private journalEvents = 0;
+  private guestCount = 0;
+  private lastAny: GuestLine | null = null;
+  private lastProgress: GuestLine | null = null;
+  private kernel: string | null = null;
+  private lastArrival: number | null = null;
+  private inputsAdded = false;
+  private readonly samples: { t: number; requests: number }[] = [];
+  private readonly files: Required<NonNullable<LiveMonitorOptions['files']>>;
+
+  constructor(opts: LiveMonitorOptions = {}) {
+    this.now = opts.now ?? Date.now;
+    this.files = {
+      virtiofsd: opts.files?.virtiofsd ?? 'virtiofsd.log',
+      console: opts.files?.console ?? 'console.txt',
+      journal: opts.files?.journal ?? 'journal.json',
+    };
+    const patterns = opts.progressPatterns ?? [];
+    this.session = new GuestSession({ goalPatterns: patterns });
+    const progress = { goalPatterns: patterns, ...(opts.goalUnits ? { goalUnits: opts.goalUnits } : {}) };
+    this.progress = new ProgressClock(progress);
+    this.engine = new VerdictEngine({
+      thresholds: opts.thresholds,
+      pidNames: this.session.pidNames,
+      progress,
+      files: { virtiofsd: this.files.virtiofsd, console: this.files.console, journal: this.files.journal },
+    });
+    this.tap = new LifecycleTap(this.engine);
+    this.analysis = new VirtiofsdAnalysis(this.files.virtiofsd, { extraSink: this.tap });
+    this.consoleParser = createConsoleParser({ progressPatterns: patterns });
+    this.journalParser = createJournalParser({ progressPatterns: patterns });
+    this.consoleLines = new LineSplitter((line, n) => {
+      const at = this.now();
+      for (const ev of this.consoleParser.push(line, n)) {
+        this.consoleEvents++;
+        this.guestLine(ev.hostTime === undefined ? { ...ev, hostTime: at } : ev);
+      }
+    });
+    this.journalLines = new LineSplitter((line, n) => {
+      const ev = this.journalParser.pushLine(line, n);
+      if (!ev) return;
+      this.journalEvents++;
+      this.guestLine(ev.hostTime === undefined ? { ...ev, hostTime: this.now() } : ev);
+    });
+  }
+
+  private guestLine(ev: GuestLine): void {
+    this.guestCount++;
+    this.lastArrival = this.now();
+    this.session.feed(ev);
+    this.progress.feed(ev);
+    this.engine.guest(ev);
+    this.lastAny = ev;
+    if (ev.progress?.isProgress) this.lastProgress = ev;
+    if (this.kernel === null) {
+      const m = KERNEL_RE.exec(ev.text);
+      if (m) this.kernel = m[1];
+    }
+  }
+
+  /** New bytes of the virtiofsd debug log. */
+  virtiofsd(chunk: Buffer): void {
+    this.analysis.push(chunk);
+  }
+
+  /** New bytes of the serial console (raw or host-stamped). */
+  console(chunk: Buffer): void {
+    this.consoleLines.push(chunk);
+  }
+
+  /** New bytes of the `journalctl -o json` stream. */
+  journal(chunk: Buffer): void {
+    this.journalLines.push(chunk);
+  }
+
+  /** The console file was truncated: restart line numbering. */
+  consoleTruncated(): void {
+    this.consoleLines.reset();
+  }
+
+  journalTruncated(): void {
+    this.journalLines.reset();
+  }
+
+  /** All inputs are complete: flush partial last lines. */
+  end(): void {
+    this.analysis.end();
+    this.consoleLines.end();
+    this.journalLines.end();
+  }
+
+  get requests(): number {
+    return this.engine.requests;
+  }
+
+  /** The state right now (call about once a second: it runs the verdict engine). */
+  status(nowMs: number = this.now()): LiveStatus {
+    const requests = this.engine.requests;
+    this.samples.push({ t: nowMs, requests });
+    while (this.samples.length > 2 && nowMs - this.samples[1].t >= RATE_WINDOW_MS) this.samples.shift();
+    const first = this.samples[0];
+    const dt = (nowMs - first.t) / 1000;
+    const ratePerSec = dt > 0 ? (requests - first.requests) / dt : 0;
+    const g = this.progress.goalReached;
+    const last = this.lastProgress ?? this.lastAny;
+    return {
+      requests,
+      ratePerSec,
+      lastMilestone: last ? { text: last.text, source: last.source, hostTime: last.hostTime ?? null } : null,
+      goal: g ? { goal: g.goal, hostTime: g.hostTime ?? null, text: g.text } : null,
+      sessionEnded: this.tap.ended,
+      verdict: this.engine.currentVerdict(nowMs),
+      guestLines: this.guestCount,
+      lastGuestLineAt: this.lastArrival,
+      kernel: this.kernel,
+    };
+  }
+
+  /** Post-mortem view of what was followed: the analysis, guest result and correlation. */
+  results(): LiveResults {
+    const a = this.analysis.result();
+    if (this.guestCount === 0) return { analysis: a, guest: null, correlation: null };
+    if (this.inputsAdded) return this.withGuest(a);
+    this.inputsAdded = true;
+    this.session.addInput({
+      file: this.files.console,
+      source: 'console',
+      events: this.consoleEvents,
+      stats: this.consoleParser.stats,
+    });
+    this.session.addInput({
+      file: this.files.journal,
+      source: 'journal',
+      events: this.journalEvents,
+      stats: this.journalParser.stats,
+    });
+    return this.withGuest(a);
+  }
+
+  private withGuest(a: InputAnalysis): LiveResults {
+    const resolutionMs =
+      a.clock.resolution === 'second' ? 1000 : a.clock.resolution === 'centisecond' ? 10 : 0.001;
+    const clock = this.session.clock({ initTs: a.time.firstInit, resolutionMs });
+    const guest = this.session.result(clock);
+    return { analysis: a, guest, correlation: correlate(a, guest) };
+  }
+
+  /** The `--json` analysis document of the followed inputs, with the given verdict. */
+  document(toolVersion: string, verdict: Verdict | null, results: LiveResults = this.results()) {
+    const { analysis, guest, correlation } = results;
+    return analysisDocument(toolVersion, [analysis], [], guest, [correlation], [verdict]);
+  }
+
+  /** First kernel `Linux version X` seen in the guest output. */
+  get kernelVersion(): string | null {
+    return this.kernel;
+  }
+}

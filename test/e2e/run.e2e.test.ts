@@ -1,0 +1,216 @@
+/**
+ * Real end-to-end test of `vfs-analyze run`: the bcvk test double (lab/bcvk-double) boots REAL QEMU (TCG) VMs whose
+ * root is served by the real Rust virtiofsd 1.13.2 (trixie, from .lab-cache) through the generated wrapper. The
+ * guest stats two files in a loop for 20 s (`lab.workload=livelock`): with cache=never every stat goes to virtiofsd
+ * (a livelock the launcher must stop early), with cache=metadata they are served from the guest cache (healthy,
+ * the loop ends, multi-user.target is reached). Needs `lab/provision.sh` (lab/ci-e2e.sh does both).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LaunchedRecord } from '../../src/launch/runner.js';
+import { ROOT, runCli } from '../launch/fakes-support.js';
+
+const ENV_SH = join(ROOT, '.lab-cache/env.sh');
+const BCVK = join(ROOT, 'lab/bcvk-double/bcvk');
+const PODMAN = join(ROOT, 'lab/bcvk-double/podman');
+
+/** The lab's env.sh (KEY='value' lines). */
+function labEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(ENV_SH, 'utf8').split('\n')) {
+    const m = /^([A-Z_]+)='(.*)'$/.exec(line);
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+/** Processes whose command line mentions `marker` (the double's state folder is in QEMU's and virtiofsd's argv). */
+function processesWith(marker: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.trim() !== '' && /qemu-system|virtiofsd|bcvk/.test(l));
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+function records(reports: string): LaunchedRecord[] {
+  const runs = join(reports, 'runs');
+  return readdirSync(runs)
+    .filter((d) => !d.startsWith('.'))
+    .map((d) => JSON.parse(readFileSync(join(runs, d, 'record.json'), 'utf8')) as LaunchedRecord)
+    .sort((a, b) => (a.schedule?.order ?? 0) - (b.schedule?.order ?? 0));
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+describe.skipIf(!existsSync(ENV_SH))('vfs-analyze run through the bcvk double (real VMs)', () => {
+  let dir: string;
+  let env: Record<string, string>;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vfs-e2e-'));
+    const lab = labEnv();
+    env = {
+      // short: the double puts virtiofsd's socket under STATE/<container name>/run/ (sun_path is 108 bytes)
+      BCVK_DOUBLE_STATE: mkdtempSync('/tmp/bd-'),
+      BCVK_DOUBLE_MAX_SECS: '300',
+      VFS_REAL_VIRTIOFSD: JSON.stringify([
+        lab.LAB_RUST_LD,
+        '--library-path',
+        lab.LAB_RUST_LIB,
+        lab.LAB_RUST_BIN,
+      ]),
+    };
+  });
+  afterAll(() => {
+    if (env) rmSync(env.BCVK_DOUBLE_STATE, { recursive: true, force: true });
+    if (dir && !process.env.VFS_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('cache=never livelocks and is stopped early; cache=metadata is healthy with ≥ 90% fewer requests', async () => {
+    const reports = join(dir, 'reports');
+    const timeout = 90;
+    const r = await runCli(
+      [
+        'run',
+        'localhost/lab-image',
+        '--compare',
+        'cache=never,metadata',
+        '--runs',
+        '2',
+        '--timeout',
+        String(timeout),
+        '--bcvk',
+        BCVK,
+        '--podman',
+        PODMAN,
+        '--karg',
+        'lab.workload=livelock',
+        '--karg',
+        'lab.secs=20',
+        '--reports',
+        reports,
+      ],
+      env,
+      { timeoutMs: 540_000 },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(processesWith(env.BCVK_DOUBLE_STATE)).toEqual([]);
+
+    const recs = records(reports);
+    expect(recs.map((x) => x.variant.name)).toEqual([
+      'cache=never',
+      'cache=metadata',
+      'cache=never',
+      'cache=metadata',
+    ]);
+    const never = recs.filter((x) => x.variant.name === 'cache=never');
+    const metadata = recs.filter((x) => x.variant.name === 'cache=metadata');
+    const lines: string[] = [];
+    for (const x of never) {
+      const s = x.launch.stop;
+      lines.push(
+        `cache=never run ${x.schedule?.run}: ${x.outcome.kind}, stopped after ${x.totals.durationSec.toFixed(1)} s ` +
+          `(onset ${s.onset}, onset→decision ${s.onsetToDecisionSec?.toFixed(1)} s, onset→stop ${s.onsetToStopSec?.toFixed(1)} s, ` +
+          `${s.how} + podman rm ${s.podmanRm.ms} ms), ${x.totals.requests} requests`,
+      );
+      expect(x.outcome.kind).toBe('livelock');
+      expect(x.stopReason).toBe('livelock');
+      // stopped early: well before --timeout, and before the guest loop's own end (~2 s boot + 20 s)
+      expect(x.totals.durationSec).toBeLessThan(18);
+      expect(x.launch.stop.onsetToStopSec).not.toBeNull();
+      expect(x.launch.stop.onsetToStopSec!).toBeLessThanOrEqual(15);
+      expect(x.launch.stop.podmanRm.ok).toBe(true);
+      expect(x.topLoopingPid?.pid).toBeGreaterThan(0);
+    }
+    for (const x of metadata) {
+      lines.push(
+        `cache=metadata run ${x.schedule?.run}: ${x.outcome.kind} (${x.stopReason}) after ${x.totals.durationSec.toFixed(1)} s, ` +
+          `${x.totals.requests} requests`,
+      );
+      expect(x.outcome.kind).toBe('healthy');
+      expect(x.stopReason).toBe('goal');
+    }
+    const reduction =
+      1 - median(metadata.map((x) => x.totals.requests)) / median(never.map((x) => x.totals.requests));
+    lines.push(`requests: cache=metadata ${(reduction * 100).toFixed(1)}% fewer than cache=never (median)`);
+    process.stdout.write(`\n[e2e] ${lines.join('\n[e2e] ')}\n`);
+    expect(reduction).toBeGreaterThanOrEqual(0.9);
+
+    for (const x of recs) {
+      const runDir = join(reports, 'runs', x.id);
+      for (const f of [
+        'record.json',
+        'analysis.json',
+        'virtiofsd.log.gz',
+        'console.txt.gz',
+        'journal.json.gz',
+      ]) {
+        expect(existsSync(join(runDir, f)), `${x.id}/${f}`).toBe(true);
+      }
+      expect(x.versions.virtiofsd).toMatch(/virtiofsd 1\.13\.2/);
+      expect(x.versions.bcvk).toMatch(/bcvk/);
+    }
+
+    // the comparison is reproduced from the saved records alone
+    const c = await runCli(['compare', reports], {});
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toBe(r.stdout);
+    const cj = await runCli(['compare', join(reports, 'runs'), '--json'], {});
+    const comparison = JSON.parse(cj.stdout);
+    expect(comparison.reference).toBe('cache=never');
+    expect(comparison.variants[1].reductionVsReference).toBeGreaterThanOrEqual(0.9);
+    expect(comparison.variants[0].outcomes.livelock).toBe(2);
+    expect(comparison.variants[1].outcomes.healthy).toBe(2);
+  });
+
+  it('Ctrl-C in the middle of a run: exit 130, nothing survives, the record says interrupted', async () => {
+    const reports = join(dir, 'reports-int');
+    const state = mkdtempSync('/tmp/bd-');
+    const t0 = Date.now();
+    const r = await runCli(
+      [
+        'run',
+        'localhost/lab-image',
+        '--compare',
+        'cache=metadata',
+        '--timeout',
+        '90',
+        '--bcvk',
+        BCVK,
+        '--podman',
+        PODMAN,
+        '--karg',
+        'lab.workload=livelock',
+        '--karg',
+        'lab.secs=60',
+        '--reports',
+        reports,
+      ],
+      { ...env, BCVK_DOUBLE_STATE: state },
+      {
+        signal: 'SIGINT',
+        // a few seconds after the double's "container" exists: the VM is up and looping
+        when: () => readdirSync(state).length > 0 && Date.now() - t0 > 6000,
+        timeoutMs: 120_000,
+      },
+    );
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.ms).toBeLessThan(30_000);
+    expect(processesWith(state)).toEqual([]);
+    const recs = records(reports);
+    expect(recs).toHaveLength(1);
+    expect(recs[0].stopReason).toBe('interrupted');
+    expect(recs[0].outcome.kind).toBe('interrupted');
+    expect(recs[0].launch.stop.podmanRm.ok).toBe(true);
+    rmSync(state, { recursive: true, force: true });
+  });
+});
