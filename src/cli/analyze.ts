@@ -1,11 +1,10 @@
 /** `vfs-analyze [LOG...]`: the post-mortem command. Wiring only: options → io → analysis → renderers. */
 
-import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { type Correlation, correlate } from '../analyze/correlate.js';
 import type { GuestResult, GuestSession } from '../analyze/guest-session.js';
 import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
-import { ExitCode, fsError, UsageError, type VfsError } from '../errors.js';
+import { ExitCode, UsageError, type VfsError } from '../errors.js';
 import { analyzeInput } from '../io/analyze-input.js';
 import { isStdin } from '../io/byte-source.js';
 import { type GuestInputSpec, readGuestInputs } from '../io/guest-inputs.js';
@@ -15,9 +14,9 @@ import { checkReportSpecs, describeWritten, writeReports } from '../io/report-ou
 import { writeStdout } from '../io/stdout.js';
 import type { ForcedFormat } from '../parse/virtiofsd.js';
 import { analysisDocument, type InputErrorRecord, renderJson } from '../report/json.js';
-import { DEFAULT_THRESHOLDS, resolveThresholds, type VerdictThresholdsInput } from '../verdict/thresholds.js';
 import type { Verdict } from '../verdict/types.js';
 import { version } from '../version.js';
+import { parseFailOn, parsePatterns, parseThresholds, readConfig } from './verdict-options.js';
 
 export interface AnalyzeArgs {
   logs: string[];
@@ -148,78 +147,6 @@ function parseOffset(value: string): number {
   if (!Number.isFinite(ms))
     throw new UsageError(`--guest-offset: not a time: ${JSON.stringify(value)} (ISO 8601 or epoch seconds)`);
   return ms;
-}
-
-function parsePatterns(list: string[]): RegExp[] {
-  return list.map((p) => {
-    try {
-      return new RegExp(p);
-    } catch (e) {
-      throw new UsageError(
-        `--progress-pattern: invalid regular expression ${JSON.stringify(p)}: ${(e as Error).message}`,
-      );
-    }
-  });
-}
-
-const VERDICT_KINDS = ['livelock', 'deadlock', 'stall', 'busy', 'healthy', 'inconclusive'] as const;
-
-interface ConfigFile {
-  thresholds?: Record<string, number>;
-  failOn?: string[];
-  progressPatterns?: string[];
-}
-
-async function readConfig(path: string | undefined): Promise<ConfigFile> {
-  if (path === undefined) return {};
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw fsError(path, err);
-  }
-  try {
-    const c = JSON.parse(text) as ConfigFile;
-    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new Error('not a JSON object');
-    return c;
-  } catch (e) {
-    throw new UsageError(`${path}: invalid config file: ${(e as Error).message}`);
-  }
-}
-
-function parseThresholds(list: string[], fromConfig: Record<string, number> = {}): VerdictThresholdsInput {
-  const out: Record<string, number> = { ...fromConfig };
-  for (const item of list) {
-    const m = /^([A-Za-z]+)=(.+)$/.exec(item);
-    if (!m) throw new UsageError(`--threshold expects NAME=VALUE, got ${JSON.stringify(item)}`);
-    out[m[1]] = Number(m[2]);
-  }
-  const known = Object.keys(DEFAULT_THRESHOLDS);
-  for (const k of Object.keys(out)) {
-    if (!known.includes(k))
-      throw new UsageError(`unknown threshold ${JSON.stringify(k)} (known: ${known.join(', ')})`);
-  }
-  try {
-    resolveThresholds(out as VerdictThresholdsInput);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  return out as VerdictThresholdsInput;
-}
-
-function parseFailOn(list: string[]): Set<string> {
-  const kinds = new Set<string>();
-  for (const item of list.flatMap((x) => x.split(','))) {
-    const k = item.trim();
-    if (k === '') continue;
-    if (!(VERDICT_KINDS as readonly string[]).includes(k)) {
-      throw new UsageError(
-        `--fail-on: unknown verdict ${JSON.stringify(k)} (one of ${VERDICT_KINDS.join(', ')})`,
-      );
-    }
-    kinds.add(k);
-  }
-  return kinds;
 }
 
 /** What the guest probe saw of each culprit: "state R, 99% CPU, in syscall newfstatat (262)". */

@@ -9,6 +9,7 @@ import Table from 'cli-table3';
 import type { Argv, CommandModule } from 'yargs';
 import { COMPARISON_COLUMNS, type Comparison, compareRuns, comparisonCells } from '../compare/comparison.js';
 import { fsError, UnusableInputError, UsageError } from '../errors.js';
+import { checkReportSpecs, describeWritten, writeComparisonReports } from '../io/report-output.js';
 import { writeStdout } from '../io/stdout.js';
 import { loadRunRecords } from '../launch/records.js';
 import type { RunRecord } from '../launch/run-record.js';
@@ -18,6 +19,7 @@ export interface CompareArgs {
   paths: string[];
   reference?: string;
   json: boolean;
+  report?: string[];
 }
 
 /**
@@ -70,11 +72,18 @@ export function compareOptions<T>(y: Argv<T>) {
       type: 'string',
       describe: 'reference variant (default: the first), or a saved run whose variant is the reference',
     })
-    .option('json', { type: 'boolean', default: false, describe: 'print the comparison as JSON' });
+    .option('json', { type: 'boolean', default: false, describe: 'print the comparison as JSON' })
+    .option('report', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'also write a report FORMAT[=PATH]: html, md, junit, json (repeatable)',
+    });
 }
 
 export async function runCompare(args: CompareArgs): Promise<number> {
   if (args.paths.length === 0) throw new UsageError('compare: give run folders or a reports folder');
+  checkReportSpecs(args.report ?? [], { stdoutInUse: true });
   let loaded: Awaited<ReturnType<typeof loadRunRecords>>;
   try {
     loaded = await loadRunRecords(args.paths);
@@ -92,6 +101,14 @@ export async function runCompare(args: CompareArgs): Promise<number> {
     reference === undefined ? {} : { reference },
   );
   await writeStdout(args.json ? renderJson(comparison) : renderComparison(comparison));
+  if (args.report && args.report.length > 0) {
+    const written = await writeComparisonReports(
+      { records: loaded.records.map((r) => r.record), comparison },
+      args.report,
+      { stdoutInUse: true },
+    );
+    process.stderr.write(describeWritten(written));
+  }
   return loaded.problems.length > 0 ? 3 : 0;
 }
 

@@ -15,6 +15,7 @@ import { renderJson } from '../report/json.js';
 import { compactCount, hhmmss } from '../verdict/format.js';
 import type { Verdict } from '../verdict/types.js';
 import { version } from '../version.js';
+import { parsePatterns } from './verdict-options.js';
 
 export interface FollowArgs {
   log: string;
@@ -53,15 +54,7 @@ function verdictLine(v: Verdict, now: number): string {
 export async function runFollow(args: FollowArgs): Promise<number> {
   if (!args.log) throw new UsageError('--follow: a log file is required');
   if (args.timeout !== undefined && !(args.timeout > 0)) throw new UsageError('--timeout must be positive');
-  const patterns = (args.progressPattern ?? []).map((p) => {
-    try {
-      return new RegExp(p);
-    } catch (e) {
-      throw new UsageError(
-        `--progress-pattern: invalid regular expression ${JSON.stringify(p)}: ${(e as Error).message}`,
-      );
-    }
-  });
+  const patterns = parsePatterns(args.progressPattern ?? []);
   const consoleFile = first(args.console);
   const journalFile = first(args.journal);
   const monitor = new LiveMonitor({

@@ -10,12 +10,14 @@ import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { compareRuns } from '../compare/comparison.js';
 import { LaunchError, UsageError } from '../errors.js';
+import { checkReportSpecs, describeWritten, writeComparisonReports } from '../io/report-output.js';
 import { writeStdout } from '../io/stdout.js';
 import { ExperimentInterrupted, type ExperimentResult, runExperiment } from '../launch/runner.js';
 import { probe } from '../launch/supervise.js';
 import { interleave, parseCompare, parseMitigation, parseMitigationValue } from '../launch/variants.js';
 import { renderJson } from '../report/json.js';
 import { renderComparison } from './compare.js';
+import { parsePatterns, parseThresholds, readConfig } from './verdict-options.js';
 
 export interface RunArgs {
   image: string;
@@ -36,6 +38,9 @@ export interface RunArgs {
   json: boolean;
   pollMs: number;
   keepWork: boolean;
+  threshold: string[];
+  config?: string;
+  report: string[];
 }
 
 /** bcvk's own search order for virtiofsd (bcvk-contract §3). */
@@ -96,18 +101,6 @@ export async function resolveRealVirtiofsd(
   argv[0] = resolve(argv[0]);
   if (!(await executable(argv[0]))) throw new UsageError(`${from}: ${argv[0]} is not an executable file`);
   return argv;
-}
-
-function parsePatterns(list: string[]): RegExp[] {
-  return list.map((p) => {
-    try {
-      return new RegExp(p);
-    } catch (e) {
-      throw new UsageError(
-        `--progress-pattern: invalid regular expression ${JSON.stringify(p)}: ${(e as Error).message}`,
-      );
-    }
-  });
 }
 
 export function runOptions<T>(y: Argv<T>) {
@@ -177,6 +170,22 @@ export function runOptions<T>(y: Argv<T>) {
     })
     .option('grace', { type: 'number', default: 5, describe: 'seconds between SIGTERM and SIGKILL' })
     .option('json', { type: 'boolean', default: false, describe: 'print runs and comparison as JSON' })
+    .option('threshold', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'verdict threshold NAME=VALUE for the live verdicts (repeatable; see README)',
+    })
+    .option('config', {
+      type: 'string',
+      describe: 'JSON config file: {"thresholds": {...}, "progressPatterns": [...]}',
+    })
+    .option('report', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'also write a comparison report FORMAT[=PATH]: html, md, junit, json (repeatable)',
+    })
     .option('poll-ms', { type: 'number', default: 1000, hidden: true })
     .option('keep-work', { type: 'boolean', default: false, hidden: true });
 }
@@ -214,7 +223,10 @@ export async function runRun(args: RunArgs): Promise<number> {
   if (!(args.pollMs >= 50)) throw new UsageError('--poll-ms must be ≥ 50');
   for (const k of args.karg) parseMitigationValue('karg', k);
   for (const b of args.bcvkArg) parseMitigationValue('bcvk', b);
-  const patterns = parsePatterns(args.progressPattern);
+  const config = await readConfig(args.config);
+  const patterns = parsePatterns([...(config.progressPatterns ?? []), ...args.progressPattern]);
+  const thresholds = parseThresholds(args.threshold ?? [], config.thresholds);
+  checkReportSpecs(args.report ?? [], { stdoutInUse: true });
   if (args.image === '' || args.image.startsWith('-')) throw new UsageError(`invalid image "${args.image}"`);
   const realVirtiofsd = await resolveRealVirtiofsd(args.virtiofsd);
   if ((await probe(args.bcvk, ['--version'])) === null) {
@@ -254,6 +266,7 @@ export async function runRun(args: RunArgs): Promise<number> {
       execute: args.execute,
       bcvkArgs: args.bcvkArg,
       progressPatterns: patterns,
+      thresholds,
       reportsDir,
       workBase,
       graceMs: args.grace * 1000,
@@ -285,6 +298,12 @@ export async function runRun(args: RunArgs): Promise<number> {
         ? renderJson(experimentJson(result, reportsDir))
         : renderComparison(compareRuns(result.records)),
     );
+  }
+  if (result.records.length > 0 && args.report && args.report.length > 0) {
+    const written = await writeComparisonReports({ records: result.records }, args.report, {
+      stdoutInUse: true,
+    });
+    process.stderr.write(describeWritten(written));
   }
   if (interrupted) throw interrupted;
   if (result.records.length > 0 && result.records.every((r) => r.outcome.kind === 'error')) {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,6 +50,29 @@ describe('vfs-analyze compare', () => {
     const bad = await runCli(['compare', dir, '--reference', 'cache=always'], {});
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/neither a variant/);
+  });
+
+  it('--report writes the comparison as HTML, Markdown and JUnit next to the table', async () => {
+    const { dir } = reportsDir();
+    const out = mkdtempSync(join(tmpdir(), 'vfs-cmp-rep-'));
+    const r = await runCli(
+      [
+        'compare',
+        dir,
+        '--report',
+        `html=${join(out, 'c.html')}`,
+        '--report',
+        `md=${join(out, 'c.md')}`,
+        '--report',
+        `junit=${join(out, 'c.xml')}`,
+      ],
+      {},
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(out, 'c.html'), 'utf8')).toContain('cache=metadata');
+    expect(readFileSync(join(out, 'c.md'), 'utf8')).toContain('cache=never');
+    expect(readFileSync(join(out, 'c.xml'), 'utf8')).toMatch(/<failure type="livelock"/);
+    expect((await runCli(['compare', dir, '--report', 'pdf'], {})).code).toBe(2);
   });
 
   it('no records → exit 3; a missing path → exit 2', async () => {

@@ -1,0 +1,79 @@
+/** Verdict-related options shared by the analyze, run and follow commands: patterns, thresholds, fail-on, config. */
+import { readFile } from 'node:fs/promises';
+import { fsError, UsageError } from '../errors.js';
+import { DEFAULT_THRESHOLDS, resolveThresholds, type VerdictThresholdsInput } from '../verdict/thresholds.js';
+
+export function parsePatterns(list: string[]): RegExp[] {
+  return list.map((p) => {
+    try {
+      return new RegExp(p);
+    } catch (e) {
+      throw new UsageError(
+        `--progress-pattern: invalid regular expression ${JSON.stringify(p)}: ${(e as Error).message}`,
+      );
+    }
+  });
+}
+
+export const VERDICT_KINDS = ['livelock', 'deadlock', 'stall', 'busy', 'healthy', 'inconclusive'] as const;
+
+export interface ConfigFile {
+  thresholds?: Record<string, number>;
+  failOn?: string[];
+  progressPatterns?: string[];
+}
+
+export async function readConfig(path: string | undefined): Promise<ConfigFile> {
+  if (path === undefined) return {};
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw fsError(path, err);
+  }
+  try {
+    const c = JSON.parse(text) as ConfigFile;
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new Error('not a JSON object');
+    return c;
+  } catch (e) {
+    throw new UsageError(`${path}: invalid config file: ${(e as Error).message}`);
+  }
+}
+
+export function parseThresholds(
+  list: string[],
+  fromConfig: Record<string, number> = {},
+): VerdictThresholdsInput {
+  const out: Record<string, number> = { ...fromConfig };
+  for (const item of list) {
+    const m = /^([A-Za-z]+)=(.+)$/.exec(item);
+    if (!m) throw new UsageError(`--threshold expects NAME=VALUE, got ${JSON.stringify(item)}`);
+    out[m[1]] = Number(m[2]);
+  }
+  const known = Object.keys(DEFAULT_THRESHOLDS);
+  for (const k of Object.keys(out)) {
+    if (!known.includes(k))
+      throw new UsageError(`unknown threshold ${JSON.stringify(k)} (known: ${known.join(', ')})`);
+  }
+  try {
+    resolveThresholds(out as VerdictThresholdsInput);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return out as VerdictThresholdsInput;
+}
+
+export function parseFailOn(list: string[]): Set<string> {
+  const kinds = new Set<string>();
+  for (const item of list.flatMap((x) => x.split(','))) {
+    const k = item.trim();
+    if (k === '') continue;
+    if (!(VERDICT_KINDS as readonly string[]).includes(k)) {
+      throw new UsageError(
+        `--fail-on: unknown verdict ${JSON.stringify(k)} (one of ${VERDICT_KINDS.join(', ')})`,
+      );
+    }
+    kinds.add(k);
+  }
+  return kinds;
+}
