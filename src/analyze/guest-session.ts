@@ -4,6 +4,7 @@
  */
 import type { GuestLine, GuestSource } from '../parse/guest-events.js';
 import { ProbeParser, type ProbeRecord } from '../parse/probe.js';
+import type { Verdict } from '../verdict/types.js';
 import {
   type ClockAnchor,
   type ClockEstimate,
@@ -122,6 +123,17 @@ export class GuestSession {
   /** PID names for the verdict and tables: the probe first (it sees every task), then journal and console. */
   nameAt(pid: number, hostMs?: number): string | undefined {
     return this.probe.nameAt(pid, hostMs) ?? this.pidNames.nameAt(pid, hostMs);
+  }
+
+  /** Add what the guest probe saw of each culprit to the verdict: "state R, 99% CPU, in syscall newfstatat (262)". */
+  annotate(v: Verdict): Verdict {
+    const w = { fromMs: v.window?.start, toMs: v.window?.end };
+    for (const c of v.culprits) {
+      const d = this.probe.describe(c.pid, w);
+      if (d && !c.detail?.includes(d)) c.detail = c.detail ? `${c.detail}; ${d}` : d;
+      c.name ??= this.nameAt(c.pid, v.onset ?? undefined);
+    }
+    return v;
   }
 
   /** Best clock estimate: manual override, host-stamped lines, journal realtime/monotonic, then FUSE INIT anchor. */

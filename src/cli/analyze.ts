@@ -2,7 +2,7 @@
 
 import type { Argv } from 'yargs';
 import { type Correlation, correlate } from '../analyze/correlate.js';
-import type { GuestResult, GuestSession } from '../analyze/guest-session.js';
+import type { GuestResult } from '../analyze/guest-session.js';
 import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { ExitCode, UsageError, type VfsError } from '../errors.js';
 import { analyzeInput } from '../io/analyze-input.js';
@@ -149,15 +149,6 @@ function parseOffset(value: string): number {
   return ms;
 }
 
-/** What the guest probe saw of each culprit: "state R, 99% CPU, in syscall newfstatat (262)". */
-function addProbeDetail(v: Verdict, session: GuestSession): void {
-  const w = { fromMs: v.window?.start, toMs: v.window?.end };
-  for (const c of v.culprits) {
-    const d = session.probe.describe(c.pid, w);
-    if (d) c.detail = c.detail ? `${c.detail}; ${d}` : d;
-  }
-}
-
 /** Guest inputs from the options and --run-dir; the run dir may also supply the virtiofsd log. */
 async function resolveInputs(args: AnalyzeArgs): Promise<{ logs: string[]; guest: GuestInputSpec[] }> {
   const logs = [...args.logs];
@@ -248,7 +239,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
       if (outcome.engine) for (const ev of session.timedLines(clock)) outcome.engine.guest(ev);
     } else correlations.push(null);
     const verdict = outcome.engine?.finish({ endOfLog: args.stillRunning ? 'cut' : 'stopped' }) ?? null;
-    if (verdict && guestRead) addProbeDetail(verdict, guestRead.session);
+    if (verdict && guestRead) guestRead.session.annotate(verdict);
     verdicts.push(verdict);
   }
 

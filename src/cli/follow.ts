@@ -126,7 +126,9 @@ export async function runFollow(args: FollowArgs): Promise<number> {
   }
   monitor.end();
   const st = monitor.status(Date.now());
-  const final = st.sessionEnded ? monitor.engine.finish() : monitor.engine.finish({ endOfLog: 'cut' });
+  const final = monitor.session.annotate(
+    st.sessionEnded ? monitor.engine.finish() : monitor.engine.finish({ endOfLog: 'cut' }),
+  );
   if (args.json) await writeStdout(renderJson(monitor.document(version(), final)));
   else
     await writeStdout(

@@ -5,7 +5,7 @@
  */
 
 import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { compareRuns } from '../compare/comparison.js';
@@ -41,7 +41,11 @@ export interface RunArgs {
   threshold: string[];
   config?: string;
   report: string[];
+  probe: boolean;
 }
+
+/** The guest probe shipped with the package (probe/vfs-probe.sh). */
+const PROBE_SCRIPT = new URL('../../probe/vfs-probe.sh', import.meta.url);
 
 /** bcvk's own search order for virtiofsd (bcvk-contract §3). */
 export const VIRTIOFSD_SEARCH = [
@@ -180,6 +184,12 @@ export function runOptions<T>(y: Argv<T>) {
       type: 'string',
       describe: 'JSON config file: {"thresholds": {...}, "progressPatterns": [...]}',
     })
+    .option('probe', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'inject the guest probe (probe/vfs-probe.sh) as a systemd unit: names every PID, shows CPU and syscalls',
+    })
     .option('report', {
       type: 'string',
       array: true,
@@ -267,6 +277,7 @@ export async function runRun(args: RunArgs): Promise<number> {
       bcvkArgs: args.bcvkArg,
       progressPatterns: patterns,
       thresholds,
+      probeScript: args.probe ? await readFile(PROBE_SCRIPT, 'utf8') : undefined,
       reportsDir,
       workBase,
       graceMs: args.grace * 1000,

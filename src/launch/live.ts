@@ -122,7 +122,8 @@ export class LiveMonitor {
     this.progress = new ProgressClock(progress);
     this.engine = new VerdictEngine({
       thresholds: opts.thresholds,
-      pidNames: this.session.pidNames,
+      // probe names first (it sees every task), then journal and console
+      pidNames: { nameAt: (pid, t) => this.session.nameAt(pid, t) },
       progress,
       files: { virtiofsd: this.files.virtiofsd, console: this.files.console, journal: this.files.journal },
     });
@@ -210,7 +211,7 @@ export class LiveMonitor {
       lastMilestone: last ? { text: last.text, source: last.source, hostTime: last.hostTime ?? null } : null,
       goal: g ? { goal: g.goal, hostTime: g.hostTime ?? null, text: g.text } : null,
       sessionEnded: this.tap.ended,
-      verdict: this.engine.currentVerdict(nowMs),
+      verdict: this.session.annotate(this.engine.currentVerdict(nowMs)),
       guestLines: this.guestCount,
       lastGuestLineAt: this.lastArrival,
       kernel: this.kernel,

@@ -17,6 +17,7 @@ import type { VerdictThresholdsInput } from '../verdict/thresholds.js';
 import { version as toolVersion } from '../version.js';
 import { LiveMonitor, type LiveStatus } from './live.js';
 import { containerName, makeRunId, planBcvkRun, planContainerRemoval } from './plan.js';
+import { PROBE_UNIT_NAME, probeUnit } from './probe-unit.js';
 import { writeRunDir } from './records.js';
 import { RUN_RECORD_SCHEMA, RUN_RECORD_SCHEMA_VERSION, type RunRecord } from './run-record.js';
 import { type PollFacts, type StopDecision, StopPolicy } from './stop-policy.js';
@@ -52,6 +53,8 @@ export interface ExperimentOptions {
   onMessage?: (line: string) => void;
   /** Keep the per-run work folder in workBase (debugging). */
   keepWork?: boolean;
+  /** The guest probe's script: injected as a systemd unit (`--systemd-units`) into every run. */
+  probeScript?: string;
 }
 
 /** What a launched run adds to the RunRecord (written into record.json next to the RunRecord fields). */
@@ -217,6 +220,14 @@ async function runOne(
     // through the wrapper's --version pass-through, exactly what bcvk would run
     shared.versions.virtiofsd = await probe(paths.wrapper, ['--version']);
   }
+  const probeArgs: string[] = [];
+  if (opts.probeScript !== undefined) {
+    // bcvk --systemd-units DIR expects DIR/system/<unit>
+    const units = join(work, 'units');
+    await mkdir(join(units, 'system'), { recursive: true });
+    await writeFile(join(units, 'system', PROBE_UNIT_NAME), probeUnit(opts.probeScript));
+    probeArgs.push(`--systemd-units=${units}`);
+  }
   const consoleKarg = opts.kargs.some((k) => k.startsWith('console='));
   const plan = planBcvkRun({
     bcvk: opts.bcvk,
@@ -226,7 +237,7 @@ async function runOne(
     wrapperPath: paths.wrapper,
     variant: sched.variant,
     execute: opts.execute,
-    extraArgs: [...opts.kargs.map((k) => `--karg=${k}`), ...opts.bcvkArgs],
+    extraArgs: [...opts.kargs.map((k) => `--karg=${k}`), ...probeArgs, ...opts.bcvkArgs],
     serialConsole: !consoleKarg,
   });
   for (const w of plan.warnings) opts.onMessage?.(`warning: ${w}`);

@@ -172,6 +172,44 @@ describe.skipIf(!existsSync(ENV_SH))('vfs-analyze run through the bcvk double (r
     expect(comparison.variants[1].outcomes.healthy).toBe(2);
   });
 
+  it('--probe injects the guest probe: a looping process that never logs is named in the verdict', async () => {
+    const reports = join(dir, 'reports-probe');
+    const r = await runCli(
+      [
+        'run',
+        'localhost/lab-image',
+        '--compare',
+        'cache=never',
+        '--probe',
+        '--timeout',
+        '90',
+        '--bcvk',
+        BCVK,
+        '--podman',
+        PODMAN,
+        '--karg',
+        'lab.workload=silentloop',
+        '--karg',
+        'lab.secs=20',
+        '--reports',
+        reports,
+      ],
+      env,
+      { timeoutMs: 240_000 },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(processesWith(env.BCVK_DOUBLE_STATE)).toEqual([]);
+    const [rec] = records(reports);
+    expect(rec.outcome.kind).toBe('livelock');
+    const doc = JSON.parse(readFileSync(join(reports, 'runs', rec.id, 'analysis.json'), 'utf8'));
+    const v = doc.inputs[0].verdict;
+    // /bin/fs-hammer never writes to the console or journal: only the probe can name it
+    expect(v.title).toMatch(/pid \d+ \(fs-hammer\)/);
+    expect(v.culprits[0].detail).toMatch(/% CPU, in syscall newfstatat \(262\)/);
+    expect(doc.guest.probe.records).toBeGreaterThan(0);
+    process.stdout.write(`\n[e2e] --probe: ${v.title}; culprit ${v.culprits[0].detail}\n`);
+  });
+
   it('Ctrl-C in the middle of a run: exit 130, nothing survives, the record says interrupted', async () => {
     const reports = join(dir, 'reports-int');
     const state = mkdtempSync('/tmp/bd-');
