@@ -1,6 +1,6 @@
 /** Verdict-related options shared by the analyze, run and follow commands: patterns, thresholds, fail-on, config. */
-import { readFile } from 'node:fs/promises';
-import { fsError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { readJson } from '../io/load-results.js';
 import { DEFAULT_THRESHOLDS, resolveThresholds, type VerdictThresholdsInput } from '../verdict/thresholds.js';
 
 export function parsePatterns(list: string[]): RegExp[] {
@@ -25,19 +25,11 @@ export interface ConfigFile {
 
 export async function readConfig(path: string | undefined): Promise<ConfigFile> {
   if (path === undefined) return {};
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw fsError(path, err);
+  const c = await readJson(path);
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) {
+    throw new UsageError(`${path}: invalid config file: not a JSON object`);
   }
-  try {
-    const c = JSON.parse(text) as ConfigFile;
-    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new Error('not a JSON object');
-    return c;
-  } catch (e) {
-    throw new UsageError(`${path}: invalid config file: ${(e as Error).message}`);
-  }
+  return c as ConfigFile;
 }
 
 export function parseThresholds(

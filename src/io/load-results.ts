@@ -63,7 +63,8 @@ async function looksLikeJson(path: string): Promise<boolean> {
   }
 }
 
-async function readJson(path: string): Promise<unknown> {
+/** A JSON file, with one-line errors naming it (missing, unreadable, not JSON). */
+export async function readJson(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -2,27 +2,18 @@
  * Markdown of a comparison of run records (src/compare/comparison.ts), for GitHub's job summary: the headline, the
  * per-variant table, the notes, then one row per run; the run list is trimmed (with a note) to stay under `maxBytes`.
  */
+
 import { COMPARISON_COLUMNS, type Comparison, comparisonCells } from '../compare/comparison.js';
 import type { RunRecord } from '../launch/run-record.js';
 import { mdCell, mdText } from './escape.js';
 import { int, rate } from './format.js';
 import { DEFAULT_MARKDOWN_MAX_BYTES } from './markdown.js';
+import { OUTCOME_ICON } from './model.js';
 
 export interface ComparisonMarkdownOptions {
   title?: string;
   maxBytes?: number;
 }
-
-const ICON: Record<string, string> = {
-  livelock: '🔴',
-  deadlock: '🔴',
-  stall: '🟠',
-  busy: '🔵',
-  healthy: '🟢',
-  inconclusive: '⚪',
-  error: '⚠️',
-  interrupted: '⏹️',
-};
 
 function row(cells: string[]): string {
   return `| ${cells.map((c) => mdCell(c)).join(' | ')} |`;
@@ -52,7 +43,7 @@ function build(c: Comparison, runs: readonly RunRecord[], title: string, maxRuns
     );
     for (const r of runs.slice(0, maxRuns)) {
       out.push(
-        `| ${mdCell(r.id)} | ${mdCell(r.variant.name || 'bcvk defaults')} | ${ICON[r.outcome.kind] ?? ''} ${mdCell(r.outcome.kind)} | ${mdCell(r.outcome.title ?? '')} | ${int(r.totals.requests)} | ${rate(r.totals.ratePerSec)} | ${r.timeToOutcomeSec === null ? '—' : r.timeToOutcomeSec.toFixed(1)} |`,
+        `| ${mdCell(r.id)} | ${mdCell(r.variant.name || 'bcvk defaults')} | ${OUTCOME_ICON[r.outcome.kind] ?? ''} ${mdCell(r.outcome.kind)} | ${mdCell(r.outcome.title ?? '')} | ${int(r.totals.requests)} | ${rate(r.totals.ratePerSec)} | ${r.timeToOutcomeSec === null ? '—' : r.timeToOutcomeSec.toFixed(1)} |`,
       );
     }
     if (total > maxRuns)

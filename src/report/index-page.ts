@@ -2,9 +2,11 @@
  * The `reports/` index (pure): a small HTML page and a Markdown file listing runs and reports with their outcomes,
  * newest first, each linking its files (relative links, so the folder can be moved or served as is).
  */
+
 import { escHtml, mdCell, mdText } from './escape.js';
 import { int, utc } from './format.js';
-import { isProblem } from './model.js';
+import { isProblem, OUTCOME_ICON } from './model.js';
+import { VERDICT_COLORS } from './svg.js';
 
 export interface IndexLink {
   /** Short label (`html`, `md`, `junit`, `json`, `run.json`, `virtiofsd.log.gz`, …). */
@@ -36,28 +38,6 @@ export function sortIndex(entries: readonly IndexEntry[]): IndexEntry[] {
   );
 }
 
-const COLORS: Record<string, string> = {
-  livelock: '#c62828',
-  deadlock: '#6a1b9a',
-  stall: '#ef6c00',
-  busy: '#1565c0',
-  healthy: '#2e7d32',
-  inconclusive: '#616161',
-  error: '#795548',
-  interrupted: '#9e9e9e',
-};
-
-const ICON: Record<string, string> = {
-  livelock: '🔴',
-  deadlock: '🔴',
-  stall: '🟠',
-  busy: '🔵',
-  healthy: '🟢',
-  inconclusive: '⚪',
-  error: '⚠️',
-  interrupted: '⏹️',
-};
-
 function counts(entries: readonly IndexEntry[]): string {
   const by = new Map<string, number>();
   for (const e of entries) if (e.outcome) by.set(e.outcome, (by.get(e.outcome) ?? 0) + 1);
@@ -85,7 +65,7 @@ export function renderIndexHtml(entries: readonly IndexEntry[], opts: IndexOptio
   const list = sortIndex(entries);
   const title = opts.title ?? 'vfs-analyze reports';
   const rows = list.map((e) => {
-    const color = (e.outcome && COLORS[e.outcome]) || '#9e9e9e';
+    const color = (e.outcome && VERDICT_COLORS[e.outcome]) || '#9e9e9e';
     const outcome = e.outcome
       ? `<span class="k" style="background:${color}">${escHtml(e.outcome)}</span>`
       : '<span class="muted">—</span>';
@@ -137,7 +117,7 @@ export function renderIndexMarkdown(entries: readonly IndexEntry[], opts: IndexO
   } else {
     out.push('| time | kind | name | outcome | title | requests | files |', '|---|---|---|---|---|---:|---|');
     for (const e of list) {
-      const outcome = e.outcome ? `${ICON[e.outcome] ?? ''} ${mdCell(e.outcome)}`.trim() : '—';
+      const outcome = e.outcome ? `${OUTCOME_ICON[e.outcome] ?? ''} ${mdCell(e.outcome)}`.trim() : '—';
       const links = e.files.map((f) => `[${mdCell(f.label)}](${hrefOf(f.href)})`).join(' · ');
       const name = e.variant ? `${mdCell(e.name)} (${mdCell(e.variant)})` : mdCell(e.name);
       out.push(

@@ -5,7 +5,14 @@
 import type { Verdict } from '../verdict/types.js';
 import { mdCell, mdCode, mdText } from './escape.js';
 import { clip, duration, int, pct, rate, utc } from './format.js';
-import { bootSeconds, isProblem, pidLabel, type ReportDocument, type ReportInput } from './model.js';
+import {
+  bootSeconds,
+  isProblem,
+  OUTCOME_ICON,
+  pidLabel,
+  type ReportDocument,
+  type ReportInput,
+} from './model.js';
 
 /** GitHub's step-summary limit is 1024 KiB; stay a little below it by default. */
 export const DEFAULT_MARKDOWN_MAX_BYTES = 1_000_000;
@@ -19,18 +26,9 @@ export interface MarkdownOptions {
   recent?: number;
 }
 
-const ICON: Record<string, string> = {
-  livelock: '🔴',
-  deadlock: '🔴',
-  stall: '🟠',
-  busy: '🔵',
-  healthy: '🟢',
-  inconclusive: '⚪',
-};
-
 function verdictLine(v: Verdict | undefined): string {
   if (!v) return '⚪ no verdict (statistics only)';
-  return `${ICON[v.kind] ?? '⚪'} **${mdText(v.kind.toUpperCase())}**: ${mdText(v.title)}`;
+  return `${OUTCOME_ICON[v.kind] ?? '⚪'} **${mdText(v.kind.toUpperCase())}**: ${mdText(v.title)}`;
 }
 
 function table(
@@ -273,7 +271,7 @@ function build(doc: ReportDocument, l: Limits, o: Required<Omit<MarkdownOptions,
         ['input', 'verdict', '>requests', '>duration', '>req/s', '>unanswered'],
         doc.inputs.map((i) => [
           mdCode(clip(i.file, 120)),
-          i.verdict ? `${ICON[i.verdict.kind] ?? ''} ${mdCell(clip(i.verdict.title, l.text))}` : '—',
+          i.verdict ? `${OUTCOME_ICON[i.verdict.kind] ?? ''} ${mdCell(clip(i.verdict.title, l.text))}` : '—',
           i.totals.requests,
           duration(i.time.durationSec),
           rate(i.rate.meanPerSec),

@@ -157,3 +157,15 @@ export function summarizeVariant(v: ComparisonVariant, focus: VerdictKind | 'pro
     errors: v.runs.flatMap((r) => (r.error ? [`${r.id}: ${r.error}`] : [])),
   };
 }
+
+/** One emoji per verdict / run outcome, for Markdown and text listings. */
+export const OUTCOME_ICON: Readonly<Record<string, string>> = {
+  livelock: '🔴',
+  deadlock: '🔴',
+  stall: '🟠',
+  busy: '🔵',
+  healthy: '🟢',
+  inconclusive: '⚪',
+  error: '⚠️',
+  interrupted: '⏹️',
+};

@@ -38,6 +38,7 @@ export const VERDICT_COLORS: Record<string, string> = {
   healthy: '#2e7d32',
   inconclusive: '#616161',
   error: '#37474f',
+  interrupted: '#9e9e9e',
 };
 const MILESTONE_COLORS: Record<string, string> = {
   'unit-failed': '#c62828',
