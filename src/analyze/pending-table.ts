@@ -1,8 +1,11 @@
 /**
  * Outstanding FUSE requests keyed by `unique`, without an object or a hash per request: a table indexed by
  * `unique & MASK` (uniques are nearly sequential, so live ones rarely collide) with parallel typed arrays, and a
- * small Map for the rare collision. A ring of uniques in arrival order bounds the total to `maxPending`: beyond it
- * the oldest outstanding requests are dropped (counted in `evicted`).
+ * small Map for the rare collision. Used by the post-mortem reducer and the verdict engine.
+ *
+ * At most `maxPending` requests are kept: beyond that the oldest outstanding one is dropped (counted in
+ * `evicted`). Arrival order lives in a ring of uniques; answered entries are skipped lazily, and when the ring fills
+ * up it is compacted (or grown), so only a request that is really among the oldest `size - maxPending` is evicted.
  */
 
 export interface PendingRequest {
@@ -12,6 +15,8 @@ export interface PendingRequest {
   pid: number;
   ts: number;
   line: number;
+  /** A caller's number stored with the request (the reducer keeps its recent-activity slot here). */
+  tag: number;
 }
 
 const TABLE = 1 << 16;
@@ -24,10 +29,10 @@ export class PendingTable {
   private readonly node = new Float64Array(TABLE);
   private readonly ts = new Float64Array(TABLE);
   private readonly line = new Float64Array(TABLE);
+  private readonly tags = new Int32Array(TABLE);
   private readonly overflow = new Map<number, PendingRequest>();
   private count = 0;
-  /** Arrival order of uniques (answered ones are skipped lazily when evicting). */
-  private readonly order: Float64Array;
+  private order: Float64Array = new Float64Array(1024);
   private orderHead = 0;
   private orderLen = 0;
   /** Requests dropped because more than `maxPending` were outstanding (oldest first). */
@@ -35,23 +40,35 @@ export class PendingTable {
   /** Fields of the request removed by the last successful `take`. */
   takenOpcode = 0;
   takenPid = 0;
+  takenLine = 0;
+  takenTag = 0;
 
-  constructor(private readonly maxPending = 65_536) {
-    this.order = new Float64Array(Math.max(16, maxPending * 2));
-  }
+  constructor(private readonly maxPending = 65_536) {}
 
   get size(): number {
     return this.count + this.overflow.size;
   }
 
+  has(unique: number): boolean {
+    return this.key[unique & MASK] === unique || this.overflow.has(unique);
+  }
+
   /** Record a request; a request with the same unique still outstanding is replaced (returns true then). */
-  set(unique: number, opcode: number, nodeid: number, pid: number, ts: number, line: number): boolean {
+  set(
+    unique: number,
+    opcode: number,
+    nodeid: number,
+    pid: number,
+    ts: number,
+    line: number,
+    tag = 0,
+  ): boolean {
     const i = unique & MASK;
     const k = this.key[i];
     let replaced: boolean;
     if (k >= 0 && k !== unique) {
       replaced = this.overflow.delete(unique);
-      this.overflow.set(unique, { unique, opcode, nodeid, pid, ts, line });
+      this.overflow.set(unique, { unique, opcode, nodeid, pid, ts, line, tag });
     } else {
       replaced = k === unique;
       if (!replaced) this.count++;
@@ -61,28 +78,13 @@ export class PendingTable {
       this.node[i] = nodeid;
       this.ts[i] = ts;
       this.line[i] = line;
+      this.tags[i] = tag;
     }
-    this.remember(unique);
+    if (!replaced) this.remember(unique);
     return replaced;
   }
 
-  private remember(unique: number): void {
-    const o = this.order;
-    if (this.orderLen === o.length) this.dropOldest();
-    o[(this.orderHead + this.orderLen) % o.length] = unique;
-    this.orderLen++;
-    while (this.size > this.maxPending && this.orderLen > 0) this.dropOldest();
-  }
-
-  /** Forget the oldest remembered arrival; if that request is still outstanding, evict it. */
-  private dropOldest(): void {
-    const u = this.order[this.orderHead];
-    this.orderHead = (this.orderHead + 1) % this.order.length;
-    this.orderLen--;
-    if (this.take(u)) this.evicted++;
-  }
-
-  /** Remove the request with this unique; false if none. Its opcode and pid are left in takenOpcode/takenPid. */
+  /** Remove the request with this unique; false if none. Its fields are left in the `taken*` properties. */
   take(unique: number): boolean {
     const i = unique & MASK;
     if (this.key[i] === unique) {
@@ -90,6 +92,8 @@ export class PendingTable {
       this.count--;
       this.takenOpcode = this.op[i];
       this.takenPid = this.pid[i];
+      this.takenLine = this.line[i];
+      this.takenTag = this.tags[i];
       return true;
     }
     const p = this.overflow.get(unique);
@@ -97,6 +101,8 @@ export class PendingTable {
     this.overflow.delete(unique);
     this.takenOpcode = p.opcode;
     this.takenPid = p.pid;
+    this.takenLine = p.line;
+    this.takenTag = p.tag;
     return true;
   }
 
@@ -122,10 +128,55 @@ export class PendingTable {
           pid: this.pid[i],
           ts: this.ts[i],
           line: this.line[i],
+          tag: this.tags[i],
         });
       }
     }
-    for (const p of this.overflow.values()) out.push(p);
+    for (const p of this.overflow.values()) out.push({ ...p });
     return out.sort((a, b) => a.line - b.line);
+  }
+
+  /** Rewrite every stored line number and tag (used when merging ranges of one file). */
+  remap(line: (l: number) => number, tag: (t: number) => number): void {
+    if (this.count > 0) {
+      for (let i = 0; i < TABLE; i++) {
+        if (this.key[i] < 0) continue;
+        this.line[i] = line(this.line[i]);
+        this.tags[i] = tag(this.tags[i]);
+      }
+    }
+    for (const p of this.overflow.values()) {
+      p.line = line(p.line);
+      p.tag = tag(p.tag);
+    }
+  }
+
+  private remember(unique: number): void {
+    if (this.orderLen === this.order.length) this.compactOrder();
+    const o = this.order;
+    o[(this.orderHead + this.orderLen) % o.length] = unique;
+    this.orderLen++;
+    while (this.size > this.maxPending && this.orderLen > 0) {
+      const u = this.order[this.orderHead];
+      this.orderHead = (this.orderHead + 1) % this.order.length;
+      this.orderLen--;
+      if (this.take(u)) this.evicted++;
+    }
+  }
+
+  /** Drop answered uniques from the arrival ring; grow it when everything in it is still outstanding. */
+  private compactOrder(): void {
+    const o = this.order;
+    const live: number[] = [];
+    for (let k = 0; k < this.orderLen; k++) {
+      const u = o[(this.orderHead + k) % o.length];
+      if (this.has(u)) live.push(u);
+    }
+    const n = live.length * 2 > o.length ? o.length * 2 : o.length;
+    const fresh = n === o.length ? o : new Float64Array(n);
+    fresh.set(live);
+    this.order = fresh;
+    this.orderHead = 0;
+    this.orderLen = live.length;
   }
 }

@@ -5,6 +5,7 @@
  */
 import { errnoName, OP, opcodeName } from '../parse/opcodes.js';
 import { Daemon, type DaemonCode, type VirtiofsdSink } from '../parse/virtiofsd.js';
+import { type PendingRequest, PendingTable } from './pending-table.js';
 
 export interface PostMortemOptions {
   /** Rows in the top-N tables (inodes, PID×opcode). */
@@ -129,20 +130,9 @@ export interface PostMortem {
 }
 
 const SMALL_OPS = 64;
-const TABLE = 1 << 16;
-const MASK = TABLE - 1;
 /** Inode counters are a typed array indexed by nodeid up to this bound; larger nodeids use a Map. */
 const DIRECT_INODES = 1 << 22;
 
-interface PendingRequest {
-  unique: number;
-  opcode: number;
-  pid: number;
-  nodeid: number;
-  ts: number;
-  line: number;
-  ring: number;
-}
 const RESULT_PENDING = 1;
 const RESULT_NOREPLY = 2;
 const RESULT_OK = 0;
@@ -190,18 +180,8 @@ function finite(x: number): number | null {
 
 export class PostMortemReducer implements VirtiofsdSink {
   private readonly opt: Required<PostMortemOptions>;
-  // Outstanding requests live in a direct-indexed table keyed by `unique & MASK` (uniques are nearly
-  // sequential, so live ones rarely collide); fields are parallel typed arrays, so no object per request.
-  // A request whose place is taken by an older outstanding one goes to `overflow` (rare).
-  private readonly pKey = new Float64Array(TABLE).fill(-1);
-  private readonly pOp = new Int32Array(TABLE);
-  private readonly pPid = new Int32Array(TABLE);
-  private readonly pNode = new Float64Array(TABLE);
-  private readonly pTs = new Float64Array(TABLE);
-  private readonly pLine = new Float64Array(TABLE);
-  private readonly pRing = new Int32Array(TABLE);
-  private pendingCount = 0;
-  private readonly overflow = new Map<number, PendingRequest>();
+  // Outstanding requests, keyed by unique (no object per request); the tag is the recent-activity slot.
+  private pending: PendingTable;
   /** Requests without a unique (Rust 1.0/1.1, unknown opcodes): matched to replies whose unique is unknown. */
   private readonly noUnique: PendingRequest[] = [];
   private noUniqueHead = 0;
@@ -276,6 +256,7 @@ export class PostMortemReducer implements VirtiofsdSink {
       maxPending: opts.maxPending ?? 200_000,
       maxBuckets: opts.maxBuckets ?? 20_000,
     };
+    this.pending = new PendingTable(this.opt.maxPending);
     const n = Math.max(1, this.opt.recent);
     this.ringN = n;
     this.rLine = new Float64Array(n);
@@ -419,39 +400,11 @@ export class PostMortemReducer implements VirtiofsdSink {
     }
     this.rResult[rp] = RESULT_PENDING;
     if (unique < 0) {
-      this.noUnique.push({ unique, opcode, pid, nodeid, ts, line, ring: rp });
+      this.noUnique.push({ unique, opcode, pid, nodeid, ts, line, tag: rp });
       return;
     }
-    const i = unique & MASK;
-    const key = this.pKey[i];
-    if (key >= 0) {
-      if (key === unique) {
-        // The same unique again while outstanding: the earlier request is lost.
-        this.superseded++;
-        this.pendingCount--;
-      } else {
-        const prev = this.overflow.get(unique);
-        if (prev !== undefined) {
-          this.superseded++;
-          this.overflow.delete(unique);
-        }
-        this.overflow.set(unique, { unique, opcode, pid, nodeid, ts, line, ring: rp });
-        if (this.overflow.size > this.opt.maxPending) {
-          const oldest = this.overflow.keys().next().value as number;
-          this.overflow.delete(oldest);
-          this.evicted++;
-        }
-        return;
-      }
-    }
-    this.pKey[i] = unique;
-    this.pOp[i] = opcode;
-    this.pPid[i] = pid;
-    this.pNode[i] = nodeid;
-    this.pTs[i] = ts;
-    this.pLine[i] = line;
-    this.pRing[i] = rp;
-    this.pendingCount++;
+    // The same unique again while outstanding: the earlier request is lost.
+    if (this.pending.set(unique, opcode, nodeid, pid, ts, line, rp)) this.superseded++;
   }
 
   reply(ts: number, line: number, unique: number, error: number, _len: number): void {
@@ -465,18 +418,14 @@ export class PostMortemReducer implements VirtiofsdSink {
     let pid: number;
     let ring: number;
     let reqLine: number;
-    const i = unique & MASK;
-    if (this.pKey[i] === unique) {
-      this.pKey[i] = -1;
-      this.pendingCount--;
-      opcode = this.pOp[i];
-      pid = this.pPid[i];
-      ring = this.pRing[i];
-      reqLine = this.pLine[i];
+    if (this.pending.take(unique)) {
+      opcode = this.pending.takenOpcode;
+      pid = this.pending.takenPid;
+      ring = this.pending.takenTag;
+      reqLine = this.pending.takenLine;
     } else {
-      let p = this.overflow.get(unique);
-      if (p !== undefined) this.overflow.delete(unique);
-      else if (this.noUniqueHead < this.noUnique.length) {
+      let p: PendingRequest | undefined;
+      if (this.noUniqueHead < this.noUnique.length) {
         p = this.noUnique[this.noUniqueHead++];
         if (this.inits === 0) {
           if (this.fifoPairedUniques.length < 10_000) this.fifoPairedUniques.push(unique);
@@ -490,7 +439,7 @@ export class PostMortemReducer implements VirtiofsdSink {
       if (p !== undefined) {
         opcode = p.opcode;
         pid = p.pid;
-        ring = p.ring;
+        ring = p.tag;
         reqLine = p.line;
       } else {
         const cr = this.cReads.get(unique);
@@ -590,23 +539,7 @@ export class PostMortemReducer implements VirtiofsdSink {
 
   /** Every outstanding request, oldest line first. */
   private outstanding(): PendingRequest[] {
-    const out: PendingRequest[] = [];
-    if (this.pendingCount > 0) {
-      for (let i = 0; i < TABLE; i++) {
-        const key = this.pKey[i];
-        if (key < 0) continue;
-        out.push({
-          unique: key,
-          opcode: this.pOp[i],
-          pid: this.pPid[i],
-          nodeid: this.pNode[i],
-          ts: this.pTs[i],
-          line: this.pLine[i],
-          ring: this.pRing[i],
-        });
-      }
-    }
-    for (const p of this.overflow.values()) out.push(p);
+    const out = this.pending.values();
     for (let i = this.noUniqueHead; i < this.noUnique.length; i++) out.push(this.noUnique[i]);
     out.sort((a, b) => a.line - b.line);
     return out;
@@ -621,9 +554,7 @@ export class PostMortemReducer implements VirtiofsdSink {
       for (const p of lost) {
         if (this.lostAtInit.length < this.opt.unansweredListed) this.lostAtInit.push(this.pendingRow(p, ts));
       }
-      this.pKey.fill(-1);
-      this.pendingCount = 0;
-      this.overflow.clear();
+      this.pending.clear();
       this.noUnique.length = 0;
       this.noUniqueHead = 0;
     }
@@ -653,7 +584,7 @@ export class PostMortemReducer implements VirtiofsdSink {
     if (this.entries > 0 || next.entries > 0 || next.fifoOverflow) return false;
     if (this.noUnique.length > this.noUniqueHead) return false;
     for (const u of next.fifoPairedUniques) {
-      if (this.pKey[u & MASK] === u || this.overflow.has(u) || this.cReads.has(u)) return false;
+      if (this.pending.has(u) || this.cReads.has(u)) return false;
     }
     return true;
   }
@@ -669,8 +600,12 @@ export class PostMortemReducer implements VirtiofsdSink {
     const N = this.ringN;
     const hadInit = this.inits > 0;
     // 1. Shift next's line numbers into file coordinates.
-    for (let i = 0; i < TABLE; i++) if (o.pKey[i] >= 0) o.pLine[i] += lineOffset;
-    for (const p of o.overflow.values()) p.line += lineOffset;
+    // A structured clone from a worker has lost its prototypes.
+    const theirPending = Object.setPrototypeOf(o.pending, PendingTable.prototype) as PendingTable;
+    theirPending.remap(
+      (l) => l + lineOffset,
+      (t) => t,
+    );
     for (const p of o.noUnique) p.line += lineOffset;
     for (let i = 0; i < o.ringCount; i++) o.rLine[(o.ringPos - 1 - i + N) % N] += lineOffset;
     for (let i = 0; i < o.orphanLines.length; i++) o.orphanLines[i] += lineOffset;
@@ -685,32 +620,20 @@ export class PostMortemReducer implements VirtiofsdSink {
       let pid = -1;
       let ring = -1;
       let reqLine = -1;
-      const i = r.unique & MASK;
-      if (this.pKey[i] === r.unique) {
-        this.pKey[i] = -1;
-        this.pendingCount--;
-        op = this.pOp[i];
-        pid = this.pPid[i];
-        ring = this.pRing[i];
-        reqLine = this.pLine[i];
+      if (this.pending.take(r.unique)) {
+        op = this.pending.takenOpcode;
+        pid = this.pending.takenPid;
+        ring = this.pending.takenTag;
+        reqLine = this.pending.takenLine;
       } else {
-        const p = this.overflow.get(r.unique);
-        if (p !== undefined) {
-          this.overflow.delete(r.unique);
-          op = p.opcode;
-          pid = p.pid;
-          ring = p.ring;
-          reqLine = p.line;
-        } else {
-          const cr = this.cReads.get(r.unique);
-          if (cr !== undefined) {
-            this.cReads.delete(r.unique);
-            op = OP.READ;
-            ring = cr - 1;
-            reqLine = this.rUnique[ring] === r.unique ? this.rLine[ring] : -1;
-            this.noReply--;
-            this.opNoReply[OP.READ]--;
-          }
+        const cr = this.cReads.get(r.unique);
+        if (cr !== undefined) {
+          this.cReads.delete(r.unique);
+          op = OP.READ;
+          ring = cr - 1;
+          reqLine = this.rUnique[ring] === r.unique ? this.rLine[ring] : -1;
+          this.noReply--;
+          this.opNoReply[OP.READ]--;
         }
       }
       if (op < 0) {
@@ -750,9 +673,7 @@ export class PostMortemReducer implements VirtiofsdSink {
         this.lostAtInit.length,
         ...[...this.lostAtInit, ...rows, ...o.lostAtInit].slice(0, this.opt.unansweredListed),
       );
-      this.pKey.fill(-1);
-      this.pendingCount = 0;
-      this.overflow.clear();
+      this.pending.clear();
       this.cReads.clear();
     } else {
       for (const r of o.lostAtInit)
@@ -789,8 +710,10 @@ export class PostMortemReducer implements VirtiofsdSink {
     this.ringCount = k;
     this.ringPos = k % N;
     const remap = (m: Int32Array, pos: number) => (pos >= 0 && pos < N && m[pos] >= 0 ? m[pos] : 0);
-    for (let i = 0; i < TABLE; i++) if (this.pKey[i] >= 0) this.pRing[i] = remap(mapOurs, this.pRing[i]);
-    for (const p of this.overflow.values()) p.ring = remap(mapOurs, p.ring);
+    this.pending.remap(
+      (l) => l,
+      (t) => remap(mapOurs, t),
+    );
     const cReads = new Map<number, number>();
     for (const [u, r] of this.cReads) cReads.set(u, remap(mapOurs, r - 1) + 1);
     for (const [u, r] of o.cReads) {
@@ -801,43 +724,19 @@ export class PostMortemReducer implements VirtiofsdSink {
     for (const [u, r] of [...cReads].slice(-4096)) this.cReads.set(u, r);
 
     // 5. next's outstanding requests join ours.
-    const insert = (p: PendingRequest) => {
-      const i = p.unique & MASK;
-      const key = this.pKey[i];
-      if (key >= 0 && key !== p.unique) {
-        this.overflow.set(p.unique, p);
-        return;
+    for (const p of theirPending.values()) {
+      if (this.pending.set(p.unique, p.opcode, p.nodeid, p.pid, p.ts, p.line, remap(mapTheirs, p.tag))) {
+        this.superseded++;
       }
-      if (key === p.unique) this.superseded++;
-      else this.pendingCount++;
-      this.pKey[i] = p.unique;
-      this.pOp[i] = p.opcode;
-      this.pPid[i] = p.pid;
-      this.pNode[i] = p.nodeid;
-      this.pTs[i] = p.ts;
-      this.pLine[i] = p.line;
-      this.pRing[i] = p.ring;
-    };
-    for (let i = 0; i < TABLE; i++) {
-      if (o.pKey[i] < 0) continue;
-      insert({
-        unique: o.pKey[i],
-        opcode: o.pOp[i],
-        pid: o.pPid[i],
-        nodeid: o.pNode[i],
-        ts: o.pTs[i],
-        line: o.pLine[i],
-        ring: remap(mapTheirs, o.pRing[i]),
-      });
     }
-    for (const p of o.overflow.values()) insert({ ...p, ring: remap(mapTheirs, p.ring) });
+    this.evicted += theirPending.evicted;
     if (o.inits > 0) {
       this.noUnique.length = 0;
       this.noUniqueHead = 0;
     }
     for (let i = o.noUniqueHead; i < o.noUnique.length; i++) {
       const p = o.noUnique[i];
-      this.noUnique.push({ ...p, ring: remap(mapTheirs, p.ring) });
+      this.noUnique.push({ ...p, tag: remap(mapTheirs, p.tag) });
     }
 
     // 6. Timeline: a second split across the two ranges gets its exact top PID from both sides' counts.
@@ -1121,7 +1020,7 @@ export class PostMortemReducer implements VirtiofsdSink {
         inits: this.inits,
         unansweredBeforeInit: this.unansweredBeforeInit,
         supersededRequests: this.superseded,
-        evictedPending: this.evicted,
+        evictedPending: this.evicted + this.pending.evicted,
         distinctPids: this.pids.size,
         distinctInodes: this.distinctInodes,
       },
