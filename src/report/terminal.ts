@@ -369,7 +369,7 @@ function guestSection(g: GuestResult, cor: Correlation, o: TerminalOptions): str
       ),
     );
   }
-  const named = Object.keys(g.pidNames).length;
+  const named = Object.keys(g.pidNames).filter((pid) => pid !== '0').length;
   if (named > 0) {
     const how = g.probe ? 'guest probe, journal, console' : 'journal _PID/_COMM, console name[pid]:';
     out.push(c.dim(`Names    ${named} PIDs named from the guest (${how})`));
