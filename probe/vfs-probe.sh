@@ -15,11 +15,14 @@
 #   VFS_PROBE_TOP       tasks listed per sample, by CPU used in the interval (default 64)
 #   VFS_PROBE_DETAIL    hottest tasks given wchan/syscall/stack (default 3)
 #   VFS_PROBE_HOTMIN    ...if they used at least this % of a CPU in the interval (default 10)
-#   VFS_PROBE_FULL      every Nth sample lists all tasks with state and CPU time (default 10; 0 = never)
+#   VFS_PROBE_FULL      every Nth sample lists all tasks with state and CPU time, reads every thread and the
+#                       realtime clock (default 30; 0 = never)
 #   VFS_PROBE_FUSE      1 = enable the fuse tracepoints when the kernel has them (default 1)
 #   VFS_PROBE_FUSE_MAX  fuse tracepoint lines forwarded per sample (default 16)
 #   VFS_PROBE_MAXREC    max bytes of one JSON record (default 800; kmsg takes < 1 KiB per record)
 #   VFS_PROBE_SAMPLES   stop after N samples (default 0 = run forever)
+#   VFS_PROBE_PROF      1 = a "prof" record per sample: the probe's CPU ticks per phase (overhead analysis)
+#   VFS_PROBE_BENCH     1 = time the building blocks (fork, exec, /proc reads, scan, kmsg) in "bench" records, exit
 set -f
 PROBE_VERSION=1
 IV=${VFS_PROBE_INTERVAL:-1}
@@ -28,11 +31,12 @@ PORTNAME=${VFS_PROBE_PORT:-org.vfsprobe}
 TOPN=${VFS_PROBE_TOP:-64}
 DETN=${VFS_PROBE_DETAIL:-3}
 HOTMIN=${VFS_PROBE_HOTMIN:-10}
-FULLN=${VFS_PROBE_FULL:-10}
+FULLN=${VFS_PROBE_FULL:-30}
 FUSE_WANT=${VFS_PROBE_FUSE:-1}
 FUSE_MAX=${VFS_PROBE_FUSE_MAX:-16}
 MAXREC=${VFS_PROBE_MAXREC:-800}
 SAMPLES=${VFS_PROBE_SAMPLES:-0}
+PROF=${VFS_PROBE_PROF:-0}
 NL='
 '
 SELF=$$
@@ -114,7 +118,7 @@ emit() { # one JSON record (without the common head) -> every sink
   [ $SINK_KMSG = 1 ] && { printf '%s\n' "vfs-probe: $_rec" >/dev/kmsg; } 2>/dev/null
   [ $SINK_CON = 1 ] && { printf '%s\n' "vfs-probe: $_rec" >/dev/console; } 2>/dev/null
   [ $SINK_STDOUT = 1 ] && printf '%s\n' "vfs-probe: $_rec"
-  if [ $SINK_PORT = 1 ] || [ $SINK_LOG = 1 ]; then ABUF=$ABUF$_rec$NL; fi
+  if [ $SINK_PORT = 1 ] || [ $SINK_LOG = 1 ]; then ABUF="${ABUF}vfs-probe: $_rec$NL"; fi
   return 0
 }
 flush_async() { # hand this sample's records to one background writer; never wait for it
@@ -127,7 +131,7 @@ flush_async() { # hand this sample's records to one background writer; never wai
   fi
   _b=$ABUF; ABUF=
   (
-    [ $SINK_PORT = 1 ] && { printf '%s' "$_b" | sed 's/^/vfs-probe: /' >"$PORTDEV"; } 2>/dev/null
+    [ $SINK_PORT = 1 ] && { printf '%s' "$_b" >"$PORTDEV"; } 2>/dev/null
     [ $SINK_LOG = 1 ] && printf '%s' "$_b" | logger -t vfs-probe 2>/dev/null
   ) </dev/null >/dev/null 2>&1 &
   WPID=$!
@@ -176,75 +180,164 @@ fuse_forward() { # up to FUSE_MAX newest fuse_request_send lines since the last 
 }
 
 # ---- sampling -------------------------------------------------------------------------------
-SEQ=0 T=0 GEN=0 TIDS= HOT=
+# Per sample ONE fork: `cat /proc/[0-9]*/stat` (process level: a process's ticks are the sum over its threads). The
+# lines are compared in lock-step with the previous sample's (same glob order): an unchanged line is a process that
+# did not run, and costs one string comparison. Only changed lines are parsed. The threads of a multi-threaded
+# process are read (one more fork, `grep` over its task/*/stat) only when its process line changed, and for every
+# process on full samples (sample 1 and every VFS_PROBE_FULL), which also re-read the realtime clock (`date`).
+# Between full samples `t` is derived from the uptime: t = T_full + (up - up_full), whole seconds.
+SEQ=0 T=0 TRT=0 TRU=0 NTX=0 PREV= HOT=
 get_self() { # CPU ticks of the probe and its reaped children
   read -r _s </proc/$SELF/stat
+  _i=$IFS; IFS=' '
   set -- ${_s##*) }
+  IFS=$_i
   SELFT=$((${12} + ${13} + ${14} + ${15}))
+}
+# VFS_PROBE_PROF=1: the probe's own CPU ticks per phase of each sample, in a "prof" record (overhead analysis)
+PROFS= PROFT=0
+prof() { [ "$PROF" = 1 ] || return 0; get_self; PROFS="$PROFS,\"$1\":$((SELFT - PROFT))"; PROFT=$SELFT; }
+# tsk TID PID COMM STATE PPID TICKS START: one task's state this sample (IFS is $NL on entry and exit)
+tsk() {
+  case $4 in R) NR=$((NR + 1)) ;; D) ND=$((ND + 1)) ;; esac
+  eval "_os=\${S_$1-} _ot=\${C_$1-0} _oc=\${N_$1-}"
+  if [ "$_os" != "$7" ]; then
+    # a new task (or a reused TID): all its CPU time falls in this interval, except in the first sample
+    if [ "$SEQ" -le 1 ]; then _ot=$6; else _ot=0; fi
+    eval "S_$1=\$7 N_$1=\$3"
+    NEWL=$NEWL$1' '$2' '$5' '$7$NL
+  elif [ "$_oc" != "$3" ] && [ "$5" != 2 ]; then
+    # exec or prctl(PR_SET_NAME) renamed it (kernel threads, children of kthreadd, rename all the time: ignored)
+    eval "N_$1=\$3"
+    NEWL=$NEWL$1' '$2' '$5' '$7$NL
+  fi
+  eval "C_$1=\$6"
+  _d=$(($6 - _ot))
+  if [ "$_d" -gt 0 ] || [ "$4" = R ] || [ "$4" = D ]; then
+    if [ "$NTOP" -lt "$TOPN" ]; then
+      TOPL=$TOPL$_d' '$1' '$2' '$4$NL; NTOP=$((NTOP + 1))
+    else
+      TOPC=$((TOPC + 1))
+    fi
+    if [ "$_d" -gt "$H3D" ] && [ "$1" != "$SELF" ]; then
+      if [ "$_d" -gt "$H1D" ]; then H3=$H2 H3D=$H2D H2=$H1 H2D=$H1D H1="$1 $2 $4" H1D=$_d
+      elif [ "$_d" -gt "$H2D" ]; then H3=$H2 H3D=$H2D H2="$1 $2 $4" H2D=$_d
+      else H3="$1 $2 $4" H3D=$_d; fi
+    fi
+  fi
+  [ "$FULL" = 1 ] && ALL=$ALL$1' '$2' '$5' '$4' '$6$NL
+  return 0
+}
+# proc LINE: a process's /proc/PID/stat line that changed (or every line on full samples)
+proc() {
+  _pid=${1%% *}
+  _r=${1#*\(}; _comm=${_r%)*}; _r=${_r#"$_comm) "}
+  IFS=' '
+  set -- $_r
+  IFS=$NL
+  if [ "$2" = "$SELF" ]; then NP=$((NP - 1)); return 0; fi # the probe's helpers (grep, date, writers): CPU in "self"
+  eval "_oh=\${H_$_pid-1} H_$_pid=\${18} _tl=\${T_$_pid-}"
+  NTX=$((NTX + ${18} - _oh))
+  if [ "${18}" -gt 1 ]; then
+    MTQ="$MTQ $_pid" # threads: read below
+  else
+    [ -n "$_tl" ] && thr_done "$_pid" " $_pid"
+    tsk "$_pid" "$_pid" "$_comm" "$1" "$2" $((${12} + ${13})) "${20}"
+  fi
+}
+# thr_done PID " TID TID…": the threads PID has now; the others it had are gone
+thr_done() {
+  eval "_tl=\${T_$1-}"
+  IFS=' '
+  for _t in $_tl; do
+    case "$2 " in *" $_t "*) ;; *) GONE=$GONE,$_t; unset "S_$_t" "C_$_t" "N_$_t" ;; esac
+  done
+  IFS=$NL
+  if [ "$2" = " $1" ]; then unset "T_$1"; else eval "T_$1=\$2"; fi
+}
+# gone_proc PID: a process (and its threads) exited
+gone_proc() {
+  eval "_oh=\${H_$1-} _tl=\${T_$1- $1}"
+  [ -n "$_oh" ] || return 0 # never listed: one of the probe's helpers
+  NTX=$((NTX - _oh + 1))
+  unset "H_$1" "T_$1"
+  IFS=' '
+  for _t in $_tl; do GONE=$GONE,$_t; unset "S_$_t" "C_$_t" "N_$_t"; done
+  IFS=$NL
 }
 sample() {
   now; SU=$U; SUCS=$UCS
-  # one fork for the realtime clock and all task stats (grep prefixes each line with its file name)
-  set +f
-  _x=$(date +%s; grep '' /proc/[0-9]*/task/[0-9]*/stat 2>/dev/null)
-  set -f
-  T=${_x%%"$NL"*}; _x=${_x#*"$NL"}
-  GEN=$((GEN + 1))
-  NT=0 NP=0 NR=0 ND=0 NEWL= ALL= TOPL= TOPC=0 NTOP=0
-  H1= H2= H3= H1D=0 H2D=0 H3D=0
+  prof wait
   FULL=0
   if [ "$SEQ" -eq 1 ] || { [ "$FULLN" -gt 0 ] && [ $((SEQ % FULLN)) -eq 0 ]; }; then FULL=1; fi
-  _ntids=
+  set +f
+  if [ $FULL = 1 ]; then
+    _x=$(date +%s; grep -h "" /proc/[0-9]*/stat 2>/dev/null)
+    TRT=${_x%%"$NL"*}; _x=${_x#*"$NL"}; TRU=$SUCS
+    case $TRT in '' | *[!0-9]*) TRT=0 ;; esac
+  else
+    _x=$(grep -h "" /proc/[0-9]*/stat 2>/dev/null)
+  fi
+  set -f
+  prof read
+  T=$((TRT + (SUCS - TRU) / 100))
+  NR=0 ND=0 NEWL= ALL= TOPL= TOPC=0 NTOP=0 GONE= MTQ=
+  H1= H2= H3= H1D=0 H2D=0 H3D=0
   IFS=$NL
+  set -- $_x
+  NP=$# # every line, less the probe's helpers (counted in proc)
+  set -- $PREV
+  PREV=$_x
+  _fp=; [ $FULL = 1 ] && _fp=full # on full samples no line is "unchanged"
   for _l in $_x; do
-    _p=${_l#/proc/}; _pid=${_p%%/*}
-    _r=${_l#*/stat:}; _tid=${_r%% *}
-    _comm=${_r#*\(}; _comm=${_comm%\)*}
-    IFS=' '
-    set -- ${_r##*) }
-    IFS=$NL
-    _st=$1 _tk=$((${12} + ${13})) _start=${20}
-    [ "$2" = "$SELF" ] && continue # the probe's own helpers (date, grep, sleep, writers): counted in "self"
-    NT=$((NT + 1)); [ "$_tid" = "$_pid" ] && NP=$((NP + 1))
-    case $_st in R) NR=$((NR + 1)) ;; D) ND=$((ND + 1)) ;; esac
-    eval "_os=\${S_$_tid-} _ot=\${C_$_tid-0} _oc=\${N_$_tid-}"
-    if [ "$_os" != "$_start" ]; then
-      # a new task (or a reused TID): all its CPU time falls in this interval, except in the first sample
-      if [ "$SEQ" -le 1 ]; then _ot=$_tk; else _ot=0; fi
-      [ -z "$_os" ] && _ntids="$_ntids $_tid"
-      eval "S_$_tid=\$_start N_$_tid=\$_comm"
-      NEWL=$NEWL$_tid' '$_pid' '$2' '$_start$NL
-    elif [ "$_oc" != "$_comm" ] && [ "$2" != 2 ]; then
-      # exec or prctl(PR_SET_NAME) renamed it (kernel threads, children of kthreadd, rename all the time: ignored)
-      eval "N_$_tid=\$_comm"
-      NEWL=$NEWL$_tid' '$_pid' '$2' '$_start$NL
+    if [ "$_fp$_l" = "$1" ]; then
+      # did not run since the last sample: nothing to do, unless it is runnable or in D (listed even without CPU)
+      shift
+      case $_l in *") "[RD]" "*) proc "$_l" ;; esac
+      continue
     fi
-    eval "C_$_tid=\$_tk G_$_tid=\$GEN"
-    _d=$((_tk - _ot))
-    if [ "$_d" -gt 0 ] || [ "$_st" = R ] || [ "$_st" = D ]; then
-      if [ "$NTOP" -lt "$TOPN" ]; then
-        TOPL=$TOPL$_d' '$_tid' '$_pid' '$_st$NL; NTOP=$((NTOP + 1))
-      else
-        TOPC=$((TOPC + 1))
-      fi
-      if [ "$_d" -gt "$H3D" ] && [ "$_tid" != "$SELF" ]; then
-        if [ "$_d" -gt "$H1D" ]; then H3=$H2 H3D=$H2D H2=$H1 H2D=$H1D H1="$_tid $_pid $_st" H1D=$_d
-        elif [ "$_d" -gt "$H2D" ]; then H3=$H2 H3D=$H2D H2="$_tid $_pid $_st" H2D=$_d
-        else H3="$_tid $_pid $_st" H3D=$_d; fi
-      fi
-    fi
-    [ "$FULL" = 1 ] && ALL=$ALL$_tid' '$_pid' '$2' '$_st' '$_tk$NL
+    while [ $# -gt 0 ]; do
+      _cp=${_l%% *} _pp=${1%% *}
+      if [ "$_cp" = "$_pp" ]; then shift; break; fi # changed
+      eval "_k=\${H_$_cp-}"
+      [ -n "$_k" ] || break # $_l is a new process (the cursor waits)
+      gone_proc "$_pp"      # the cursor's process exited
+      shift
+    done
+    proc "$_l"
   done
+  for _l; do gone_proc "${_l%% *}"; done
+  prof scan
+  # threads of the multi-threaded processes that ran (all of them on full samples): one grep, file name prefix
+  if [ -n "$MTQ" ]; then
+    _f=
+    IFS=' '
+    for _p in $MTQ; do _f="$_f /proc/$_p/task/[0-9]*/stat"; done
+    set +f
+    _y=$(grep '' $_f 2>/dev/null)
+    set -f
+    IFS=$NL
+    _cur= _curl=
+    for _l in $_y; do
+      _p=${_l#/proc/}; _pid=${_p%%/*}
+      if [ "$_pid" != "$_cur" ]; then
+        [ -n "$_cur" ] && thr_done "$_cur" "$_curl"
+        _cur=$_pid _curl=
+      fi
+      _r=${_l#*/stat:}; _tid=${_r%% *}
+      _r=${_r#*\(}; _comm=${_r%)*}; _r=${_r#"$_comm) "}
+      IFS=' '
+      set -- $_r
+      IFS=$NL
+      _curl="$_curl $_tid"
+      tsk "$_tid" "$_pid" "$_comm" "$1" "$2" $((${12} + ${13})) "${20}"
+    done
+    [ -n "$_cur" ] && thr_done "$_cur" "$_curl"
+  fi
   IFS=' 	
 '
-  # exited tasks
-  GONE=
-  for _t in $TIDS; do
-    eval "_g=\${G_$_t-}"
-    if [ "$_g" != "$GEN" ]; then GONE=$GONE,$_t; unset "S_$_t" "C_$_t" "N_$_t" "G_$_t"; fi
-  done
-  TIDS="$TIDS$_ntids"
-  [ -n "$GONE" ] && TIDS=$(for _t in $TIDS; do eval "[ \"\${G_$_t-}\" = $GEN ]" && printf '%s ' "$_t"; done)
+  NT=$((NP + NTX))
+  prof threads
 }
 
 cmdlines() { # CL_<pid>= trimmed command line of new processes, one fork for all of them
@@ -288,6 +381,7 @@ report() {
     list_end new new
   fi
   [ -n "$GONE" ] && emit gone ",\"gone\":[${GONE#,}]"
+  prof new
   # the sample header: counts, the probe's own CPU, the interval
   get_self
   _sd=$((SELFT - SELF0)); _sdd=$((SELFT - SELFP)); SELFP=$SELFT
@@ -315,6 +409,7 @@ report() {
 '
     list_end top top
   fi
+  prof s
   # details of the hottest tasks
   _i=0
   for _h in "$H1 $H1D" "$H2 $H2D" "$H3 $H3D"; do
@@ -331,7 +426,9 @@ report() {
 '
     list_end all all
   fi
+  prof hot
   [ "$FUSE" = on ] && fuse_forward
+  if [ "$PROF" = 1 ]; then emit prof "$PROFS"; PROFS=; fi
 }
 hot() { # tid pid state ticks
   _d=/proc/$2/task/$1
@@ -375,15 +472,41 @@ pause() { # centiseconds
   else sleep "$(($1 / 100)).$(($1 % 100 / 10))$(($1 % 10))"; fi
 }
 
+# ---- VFS_PROBE_BENCH=1: time the building blocks (20 rounds each, CPU ticks of the probe + children), then exit ----
+if [ "${VFS_PROBE_BENCH:-0}" = 1 ]; then
+  get_self; SELF0=$SELFT; now; T=0; _res=
+  b() { _bn=$1 _bc=$2 _n=0; get_self; _b0=$SELFT; while [ $_n -lt 10 ]; do eval "$_bc"; _n=$((_n + 1)); done; get_self; _res="$_res,\"$_bn\":$((SELFT - _b0))"; now; emit bench "$_res"; }
+  set +f
+  b fork '_x=$(:)'
+  b forkexec '_x=$(/bin/true)'
+  b grep1 '_x=$(grep -h "" /proc/1/stat)'
+  b grepall '_x=$(grep -h "" /proc/[0-9]*/stat)'
+  b catall '_x=$(cat /proc/[0-9]*/stat)'
+  b glob 'for _f in /proc/[0-9]*/stat; do :; done'
+  b readall 'for _f in /proc/[0-9]*/stat; do read -r _l <"$_f"; done'
+  b read1 'read -r _l </proc/1/stat'
+  b uptime 'read -r _l </proc/uptime'
+  _x=$(grep -h "" /proc/[0-9]*/stat)
+  b scan 'IFS=$NL; set -- $_x; for _l in $_x; do if [ "$_l" = "$1" ]; then shift; case $_l in *") "[RD]" "*) ;; esac; continue; fi; done; IFS=" "'
+  _p=$(printf "%0700d" 0)
+  b kmsg700 'printf "%s\n" "vfs-probe: bench $_p" >/dev/kmsg'
+  _q=$(printf "%0100d" 0)
+  b kmsg100 'printf "%s\n" "vfs-probe: bench $_q" >/dev/kmsg'
+  b stack 'while read -r _a _b _c; do :; done </proc/1/stack'
+  set -f
+  now; emit bench "$_res,\"ntasks\":$(set +f; set -- /proc/[0-9]*; echo $#)"
+  exit 0
+fi
+
 # ---- main ---------------------------------------------------------------------------------------
 trap 'now; emit bye ",\"why\":\"signal\""; flush_async; exit 0' TERM INT HUP
 fuse_setup
 wait_setup
 now; START_CS=$UCS; PREVCS=$UCS
 get_self; SELF0=$SELFT; SELFP=$SELFT
-T=$(date +%s)
+TRT=$(date +%s); TRU=$UCS; T=$TRT
 read -r _kv 2>/dev/null </proc/sys/kernel/osrelease || _kv=
-emit hello ",\"v\":$PROBE_VERSION,\"pid\":$SELF,\"iv\":$IVCS,\"hz\":100,\"out\":\"$SINKS\",\"port\":\"$PORTDEV\",\"fuse\":\"$FUSE\",\"wait\":\"$([ $WAITFD = 1 ] && echo read || echo sleep)\",\"kernel\":\"$_kv\",\"top\":$TOPN,\"maxrec\":$MAXREC"
+emit hello ",\"v\":$PROBE_VERSION,\"pid\":$SELF,\"iv\":$IVCS,\"hz\":100,\"out\":\"$SINKS\",\"port\":\"$PORTDEV\",\"fuse\":\"$FUSE\",\"wait\":\"$([ $WAITFD = 1 ] && echo read || echo sleep)\",\"kernel\":\"$_kv\",\"top\":$TOPN,\"full\":$FULLN,\"maxrec\":$MAXREC"
 flush_async
 while :; do
   SEQ=$((SEQ + 1))

@@ -3,9 +3,10 @@
  *
  * A {@link VirtiofsdSink} (feed it the parser's events) that also takes guest lines ({@link VerdictEngine.guest},
  * with `hostTime` already on the host clock: host-stamped consoles carry it, the caller converts uptimes with
- * `src/analyze/clock.ts`) and daemon lifecycle markers ({@link VerdictEngine.lifecycle}; `VerdictLogFeed` in
- * `feed.ts` wires all of it from bytes). Pure and incremental: {@link VerdictEngine.currentVerdict} can be called
- * at any moment (`nowMs` = wall clock while live), {@link VerdictEngine.finish} gives the post-mortem answer.
+ * `src/analyze/clock.ts`) and daemon lifecycle markers ({@link VerdictEngine.lifecycle}). From bytes it is fed
+ * as the `extraSink` of a `VirtiofsdAnalysis`, in the same pass as the post-mortem. Pure and incremental:
+ * {@link VerdictEngine.currentVerdict} can be called at any moment (`nowMs` = wall clock while live),
+ * {@link VerdictEngine.finish} gives the post-mortem answer.
  * Memory is bounded by the thresholds' caps (per-PID rings, inode ages, pending requests, progress points), not
  * by log length.
  *

@@ -95,6 +95,47 @@ function topGuestPid(run: LabRun): [number, number] {
   return rows[0];
 }
 
+/** The probe on this host's kernel (not emulated): median and overall CPU share of `samples` samples at 1 Hz. */
+async function nativeOverhead(shell: string[], samples: number) {
+  const r = await execa(shell[0], [...shell.slice(1), join(REPO, 'probe/vfs-probe.sh')], {
+    env: { VFS_PROBE_OUT: 'stdout', VFS_PROBE_SAMPLES: String(samples) },
+  });
+  const parser = new ProbeParser();
+  const facts = new ProbeFacts();
+  for (const l of r.stdout.split('\n')) {
+    const rec = parser.push(l);
+    if (rec) facts.feed(rec);
+  }
+  const tasks = facts.latestSample?.tasks ?? 0;
+  return { overhead: facts.overhead(), tasks };
+}
+
+const NATIVE_SHELLS: [string, string[]][] = [
+  ['busybox ash', [join(CACHE, 'busybox/bin/busybox'), 'sh']],
+  ['dash', ['dash']],
+  ['bash', ['bash']],
+];
+
+describe('guest probe overhead on the host kernel (native)', () => {
+  for (const [name, shell] of NATIVE_SHELLS) {
+    const have = shell[0].startsWith('/') ? existsSync(shell[0]) : true;
+    it.skipIf(!have)(
+      `${name}: CPU share at 1 Hz (goal < 1 %, not met yet: asserts < 3 %)`,
+      async () => {
+        const { overhead, tasks } = await nativeOverhead(shell, 20);
+        console.log(
+          `[probe e2e] native ${name}, ${tasks} tasks: median ${((overhead?.medianShare ?? 0) * 100).toFixed(1)}% per sample, ` +
+            `overall ${((overhead?.share ?? 0) * 100).toFixed(2)}% over ${overhead?.spanSec ?? 0} s`,
+        );
+        expect(overhead?.samples ?? 0).toBeGreaterThanOrEqual(15);
+        // measured on a 2-CPU host with ~175 tasks, other builds running: 1.1-1.5 % (ash, dash), 2.4 % (bash)
+        expect(overhead?.share ?? 1).toBeLessThan(name === 'bash' ? 0.05 : 0.03);
+      },
+      60_000,
+    );
+  }
+});
+
 describe.skipIf(!ready)('guest probe in the lab (silentloop)', () => {
   let withProbe: LabRun | undefined;
 
@@ -128,6 +169,9 @@ describe.skipIf(!ready)('guest probe in the lab (silentloop)', () => {
     expect(detail).toMatch(/^state [RSD], \d+% CPU, in syscall newfstatat \(262\)/);
     expect(parser.stats.truncated).toBe(0);
     expect(facts.fuseStatus).toBe('absent');
+    // TCG: a fork costs ~10 ms and fork+exec+grep over the 49 stat files ~48 ms of emulated CPU (VFS_PROBE_BENCH=1),
+    // so the one fork per sample alone is ~5 % of the vCPU; measured median 10-13 % per sample. Native: see below.
+    expect(overhead?.medianShare ?? 1).toBeLessThan(0.25);
   }, 180_000);
 
   it('compares a run without the probe and prints the overhead', async () => {

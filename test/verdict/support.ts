@@ -1,10 +1,10 @@
 /** Helpers for the verdict tests: run the engine over a lab fixture, with or without its guest inputs. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { VirtiofsdAnalysis } from '../../src/analyze/virtiofsd-analysis.js';
 import { createConsoleParser } from '../../src/parse/console.js';
 import type { GuestLine } from '../../src/parse/guest-events.js';
 import { type FinishOptions, VerdictEngine, type VerdictEngineOptions } from '../../src/verdict/engine.js';
-import { VerdictLogFeed } from '../../src/verdict/feed.js';
 import type { Verdict } from '../../src/verdict/types.js';
 import { readLog } from '../support/analyze.js';
 
@@ -60,9 +60,9 @@ export interface RunOptions extends VerdictEngineOptions {
 export function engineFor(
   name: string,
   opts: RunOptions = {},
-): { engine: VerdictEngine; log: Buffer; feed: VerdictLogFeed } {
+): { engine: VerdictEngine; log: Buffer; feed: VirtiofsdAnalysis } {
   const engine = new VerdictEngine(opts);
-  const feed = new VerdictLogFeed(engine, { assumeYear: 2026 });
+  const feed = new VirtiofsdAnalysis('virtiofsd.log', { extraSink: engine, assumeYear: 2026 });
   return { engine, feed, log: readLog(join(LAB, name, 'virtiofsd.log.gz')) };
 }
 

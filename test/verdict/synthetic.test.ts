@@ -3,11 +3,11 @@
  * traffic for 291 s, right after "Started dbus-broker.service") and a deadlock (requests never answered).
  */
 import { describe, expect, it } from 'vitest';
+import { VirtiofsdAnalysis } from '../../src/analyze/virtiofsd-analysis.js';
 import { createConsoleParser } from '../../src/parse/console.js';
 import { OP } from '../../src/parse/opcodes.js';
 import { Daemon } from '../../src/parse/virtiofsd.js';
 import { VerdictEngine } from '../../src/verdict/engine.js';
-import { VerdictLogFeed } from '../../src/verdict/feed.js';
 
 const T0 = Date.UTC(2026, 10, 27, 16, 18, 50); // boot traffic starts
 const ONSET = T0 + 30_500; // 16:19:20.5
@@ -176,7 +176,7 @@ describe('deadlock', () => {
 
   it('post-mortem: unanswered requests and the log just stops', () => {
     const engine = new VerdictEngine();
-    const feed = new VerdictLogFeed(engine);
+    const feed = new VirtiofsdAnalysis('virtiofsd.log', { extraSink: engine });
     feed.push(Buffer.from(`${lines.join('\n')}\n`));
     feed.end();
     const v = engine.finish();
@@ -190,7 +190,7 @@ describe('deadlock', () => {
 
   it('live: not a deadlock until traffic has been quiet for quietSec', () => {
     const engine = new VerdictEngine({ thresholds: { quietSec: 5 } });
-    const feed = new VerdictLogFeed(engine);
+    const feed = new VirtiofsdAnalysis('virtiofsd.log', { extraSink: engine });
     feed.push(Buffer.from(`${lines.join('\n')}\n`));
     const t = Date.UTC(2026, 10, 27, 10, 0, 3);
     expect(engine.currentVerdict(t + 1000).kind).not.toBe('deadlock');
