@@ -2,6 +2,7 @@
  * One virtiofsd log, bytes in, results out: line scanner → line parser → post-mortem reducer. Pure and
  * incremental — `push()` any chunks, `result()` at any time — so post-mortem, follow mode and the launcher share it.
  */
+import { looksBinary } from '../parse/binary.js';
 import { DEFAULT_MAX_LINE_BYTES, LineScanner, type ScannerStats } from '../parse/line-scanner.js';
 import {
   type ClockKind,
@@ -237,16 +238,4 @@ export class VirtiofsdAnalysis {
       ...pm,
     };
   }
-}
-
-/** NUL bytes, or mostly non-text bytes, in the first 4 KiB. Logs never contain NUL. */
-export function looksBinary(chunk: Buffer): boolean {
-  const n = Math.min(chunk.length, 4096);
-  let odd = 0;
-  for (let i = 0; i < n; i++) {
-    const c = chunk[i];
-    if (c === 0) return true;
-    if (c < 9 || (c > 13 && c < 32 && c !== 27)) odd++;
-  }
-  return odd > n / 10;
 }
