@@ -4,7 +4,7 @@
  */
 import type { GuestResult, Milestone } from './guest-session.js';
 import type { TimelineBucket } from './postmortem.js';
-import type { InputAnalysis } from './virtiofsd-analysis.js';
+import { type InputAnalysis, stepMs } from './virtiofsd-analysis.js';
 
 export interface TimelineRow {
   /** Start of the row, ms since the epoch. */
@@ -73,7 +73,7 @@ export function correlate(a: InputAnalysis, guest: GuestResult, maxRows = 40): C
         topN = n;
       }
     }
-    const seconds = Math.max(0.001, (hostEnd - last.time) / 1000 + (a.clock.resolution === 'second' ? 1 : 0));
+    const seconds = Math.max(0.001, (hostEnd - last.time + stepMs(a.clock.resolution)) / 1000);
     after = {
       seconds,
       requests: Math.round(requests),

@@ -181,7 +181,7 @@ export class VirtiofsdAnalysis {
     const detected = daemons[0] ?? 'unknown';
     const clocks = Object.entries(ps.clocks).sort((a, b) => b[1] - a[1]);
     const clockKind = (clocks[0]?.[0] as ClockKind | undefined) ?? 'none';
-    const resolutionSec = ps.resolution === 'second' ? 1 : ps.resolution === 'centisecond' ? 0.01 : 0;
+    const resolutionSec = stepMs(ps.resolution) / 1000;
     const pm = this.reducer.snapshot(resolutionSec);
     const warnings: string[] = [];
     if (daemons.length > 1) {
@@ -238,4 +238,20 @@ export class VirtiofsdAnalysis {
       ...pm,
     };
   }
+}
+
+/** The clock step of a timestamp resolution in ms (0 when finer than a millisecond or unknown). */
+export function stepMs(resolution: TimeResolution): number {
+  return resolution === 'second'
+    ? 1000
+    : resolution === 'centisecond'
+      ? 10
+      : resolution === 'millisecond'
+        ? 1
+        : 0;
+}
+
+/** What the guest clock alignment needs from a virtiofsd log: its FUSE INIT time and stamp resolution. */
+export function hostClockFacts(a: InputAnalysis): { initTs: number | null; resolutionMs: number } {
+  return { initTs: a.time.firstInit, resolutionMs: Math.max(stepMs(a.clock.resolution), 0.001) };
 }

@@ -3,7 +3,7 @@
 import type { Argv } from 'yargs';
 import { type Correlation, correlate } from '../analyze/correlate.js';
 import type { GuestResult } from '../analyze/guest-session.js';
-import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
+import { hostClockFacts, type InputAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { ExitCode, UsageError, type VfsError } from '../errors.js';
 import { analyzeInput } from '../io/analyze-input.js';
 import { isStdin } from '../io/byte-source.js';
@@ -230,9 +230,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
     analyses.push(a);
     if (guestRead) {
       const session = guestRead.session;
-      const resolutionMs =
-        a.clock.resolution === 'second' ? 1000 : a.clock.resolution === 'centisecond' ? 10 : 0.001;
-      const clock = session.clock({ initTs: a.time.firstInit, resolutionMs }, manualOffset);
+      const clock = session.clock(hostClockFacts(a), manualOffset);
       const g = session.result(clock);
       guest ??= g;
       correlations.push(correlate(a, g));

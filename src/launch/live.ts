@@ -13,7 +13,7 @@
 import { type Correlation, correlate } from '../analyze/correlate.js';
 import { type GuestResult, GuestSession } from '../analyze/guest-session.js';
 import { ProgressClock } from '../analyze/progress.js';
-import { type InputAnalysis, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
+import { hostClockFacts, type InputAnalysis, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { LineSplitter } from '../io/follow.js';
 import { createConsoleParser } from '../parse/console.js';
 import type { GuestLine, GuestSource } from '../parse/guest-events.js';
@@ -240,9 +240,7 @@ export class LiveMonitor {
   }
 
   private withGuest(a: InputAnalysis): LiveResults {
-    const resolutionMs =
-      a.clock.resolution === 'second' ? 1000 : a.clock.resolution === 'centisecond' ? 10 : 0.001;
-    const clock = this.session.clock({ initTs: a.time.firstInit, resolutionMs });
+    const clock = this.session.clock(hostClockFacts(a));
     const guest = this.session.result(clock);
     return { analysis: a, guest, correlation: correlate(a, guest) };
   }
