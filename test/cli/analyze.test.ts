@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,5 +165,20 @@ describe('bad input: one clear line, documented exit code, other inputs still an
     expect(r2.stderr).toContain('Unknown argument');
     const r3 = runCli(['--format', 'xml', RUST]);
     expect(r3.code).toBe(2);
+  });
+});
+
+describe('stdout closed early', () => {
+  it('a reader that goes away (| head) ends the run quietly, exit 0', () => {
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `set -o pipefail; "${process.execPath}" bin/vfs-analyze.js --json ${LOOP} | head -c 100 >/dev/null`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });
