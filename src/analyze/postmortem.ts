@@ -130,6 +130,7 @@ export interface PostMortem {
 }
 
 const SMALL_OPS = 64;
+const PATHS_PER_INODE = 64;
 /** Inode counters are a typed array indexed by nodeid up to this bound; larger nodeids use a Map. */
 const DIRECT_INODES = 1 << 22;
 
@@ -246,6 +247,9 @@ export class PostMortemReducer implements VirtiofsdSink {
   // C paths
   private readonly paths = new Map<number, string>();
   private readonly inodePaths = new Map<number, Map<string, number>>();
+  /** C: requests on a nodeid this reducer had no path for; a reducer that read the preceding part of the file
+   * may know it (see `absorb`). */
+  private readonly unresolvedPaths = new Map<number, number>();
   private entries = 0;
 
   constructor(opts: PostMortemOptions = {}) {
@@ -362,7 +366,7 @@ export class PostMortemReducer implements VirtiofsdSink {
       if (n === undefined) this.distinctInodes++;
       this.inodeMap.set(nodeid, n === undefined ? 1 : n + 1);
     }
-    if (this.entries > 0 || nodeid === 1) this.notePath(nodeid);
+    if (nodeid === 1 || this.entries > 0 || (daemon === Daemon.c && nodeid > 1)) this.notePath(nodeid);
 
     // recent ring
     const rp = this.ringPos;
@@ -494,13 +498,21 @@ export class PostMortemReducer implements VirtiofsdSink {
 
   private notePath(nodeid: number): void {
     const path = nodeid === 1 ? '/' : this.paths.get(nodeid);
-    if (path === undefined) return;
+    if (path === undefined) {
+      if (nodeid > 1) this.unresolvedPaths.set(nodeid, (this.unresolvedPaths.get(nodeid) ?? 0) + 1);
+      return;
+    }
+    this.countPath(nodeid, path, 1);
+  }
+
+  /** Requests on `nodeid` while it named `path`; at most PATHS_PER_INODE distinct paths per nodeid are kept. */
+  private countPath(nodeid: number, path: string, n: number): void {
     let m = this.inodePaths.get(nodeid);
     if (m === undefined) {
       m = new Map();
       this.inodePaths.set(nodeid, m);
     }
-    if (m.size < 64 || m.has(path)) m.set(path, (m.get(path) ?? 0) + 1);
+    if (m.size < PATHS_PER_INODE || m.has(path)) m.set(path, (m.get(path) ?? 0) + n);
   }
 
   private countError(opcode: number, pid: number, error: number, ts: number): void {
@@ -576,12 +588,17 @@ export class PostMortemReducer implements VirtiofsdSink {
   }
 
   /**
-   * Whether `absorb(next)` gives exactly what one reducer reading both ranges would: no C lookup paths (they
-   * depend on earlier lines), no unique-less request still waiting here, and no reply in `next` that paired with
-   * one of its own unique-less requests while its unique was outstanding here.
+   * Whether `absorb(next)` gives exactly what one reducer reading both ranges would: no unique-less request still
+   * waiting here, no reply in `next` that paired with one of its own unique-less requests while its unique was
+   * outstanding here, and no nodeid whose capped path counts could merge differently.
    */
   canAbsorb(next: PostMortemReducer): boolean {
-    if (this.entries > 0 || next.entries > 0 || next.fifoOverflow) return false;
+    if (next.fifoOverflow) return false;
+    // Paths are noted for Rust requests only once a lookup path exists: a Rust range after C paths could differ.
+    if (this.entries > 0 && next.sawRust) return false;
+    // Path counts per nodeid are capped in first-seen order: where `next` hit the cap it dropped counts that one
+    // reader would have kept for paths seen earlier.
+    for (const m of next.inodePaths.values()) if (m.size >= PATHS_PER_INODE) return false;
     if (this.noUnique.length > this.noUniqueHead) return false;
     for (const u of next.fifoPairedUniques) {
       if (this.pending.has(u) || this.cReads.has(u)) return false;
@@ -770,7 +787,25 @@ export class PostMortemReducer implements VirtiofsdSink {
     }
     this.cur = null;
 
-    // 7. Everything additive.
+    // 7. C lookup paths. `next` wrote `<P>/name` for a parent it had no path for, and counted requests on
+    // nodeids it had no path for: both resolve against this reducer's paths as they stand at the boundary.
+    const resolve = (path: string): string => {
+      if (path[0] !== '<') return path;
+      const end = path.indexOf('>');
+      const base = this.paths.get(Number(path.slice(1, end)));
+      return base === undefined ? path : base + path.slice(end + 1);
+    };
+    for (const [nodeid, n] of o.unresolvedPaths) {
+      const path = this.paths.get(nodeid);
+      if (path !== undefined) this.countPath(nodeid, path, n);
+    }
+    const theirPaths = [...o.paths].map(([nodeid, path]) => [nodeid, resolve(path)] as const);
+    for (const [nodeid, m] of o.inodePaths)
+      for (const [path, n] of m) this.countPath(nodeid, resolve(path), n);
+    for (const [nodeid, path] of theirPaths) this.paths.set(nodeid, path);
+    this.unresolvedPaths.clear();
+
+    // 8. Everything additive.
     for (let op = 0; op < SMALL_OPS; op++) {
       this.opReq[op] += o.opReq[op];
       this.opOk[op] += o.opOk[op];

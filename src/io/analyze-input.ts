@@ -76,7 +76,7 @@ export async function analyzeInput(
   return { file: source.name, analysis: keep ? result : null, error, engine };
 }
 
-/** Large plain Rust logs are split across worker threads; null means "read it sequentially". */
+/** Large plain virtiofsd logs are split across worker threads; null means "read it sequentially". */
 async function tryParallel(
   path: string,
   opts: InputOptions,

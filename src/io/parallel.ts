@@ -29,10 +29,12 @@ function workerUrl(): URL {
     : new URL('./range-worker.js', import.meta.url);
 }
 
-/** A sample of the file start that looks like a Rust virtiofsd log (the format whose ranges merge exactly). */
-export function looksLikeRustLog(head: Buffer): boolean {
+/** A sample of the file start that looks like a virtiofsd debug log (Rust or C), worth splitting. */
+export function looksLikeVirtiofsdLog(head: Buffer): boolean {
   const text = head.toString('latin1');
-  return text.includes('] Received request: opcode=') && !text.includes('[ID: ');
+  return (
+    text.includes('Received request: opcode=') || (text.includes('unique: ') && text.includes(', opcode: '))
+  );
 }
 
 export async function analyzeParallel(
@@ -47,7 +49,7 @@ export async function analyzeParallel(
   try {
     const head = Buffer.alloc(Math.min(size, WINDOW));
     await fh.read(head, 0, head.length, 0);
-    if (!looksLikeRustLog(head)) return null;
+    if (!looksLikeVirtiofsdLog(head)) return null;
     const bounds = [0];
     for (let k = 1; k < threads; k++) {
       const nominal = Math.floor((size * k) / threads);

@@ -1,10 +1,11 @@
 /** Splitting a log across worker threads must give exactly the sequential result. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeInput } from '../../src/io/analyze-input.js';
+import { analyzeParallel } from '../../src/io/parallel.js';
 import { readLog } from '../support/analyze.js';
 
 let dir: string;
@@ -63,5 +64,51 @@ describe('parallel analysis over byte ranges', () => {
     expect(seq.totals).toMatchObject({ repliesError: 1998, orphanReplies: 0, unanswered: 1 });
     expect(par).toEqual(seq);
     expect(par.unanswered[0].line).toBe(lines.length);
+  });
+});
+
+describe('parallel analysis of C virtiofsd logs (lookup paths cross range boundaries)', () => {
+  it('equals the sequential analysis on real C captures, and really splits them', async () => {
+    for (const name of ['c-7.2-loop2-4s-cache-none', 'c-7.2-walk-cache-none', 'c-7.2-loop3-4s-cache-none']) {
+      const f = join(dir, `${name}.log`);
+      writeFileSync(f, readLog(`fixtures/lab/${name}/virtiofsd.log.gz`));
+      expect(await analyzeParallel(f, statSync(f).size, {}, 2), name).not.toBeNull();
+      for (const threads of [2, 3]) {
+        const { seq, par } = await both(f, threads);
+        expect(seq.paths.known).toBe(true);
+        expect(par, `${name} threads=${threads}`).toEqual(seq);
+      }
+    }
+  });
+
+  it('resolves a path whose parent was looked up in the previous range', async () => {
+    const C = (t: number, msg: string) =>
+      `[2026-11-27 02:44:10.${String(t).padStart(6, '0')}+0000] [ID: 00000003] ${msg}`;
+    const lines: string[] = [];
+    let t = 0;
+    let u = 2;
+    const req = (op: string, n: number, node: number) =>
+      lines.push(C(t++, `unique: ${(u += 2)}, opcode: ${op} (${n}), nodeid: ${node}, insize: 44, pid: 9`));
+    const ok = () => lines.push(C(t++, `   unique: ${u}, success, outsize: 144`));
+    req('LOOKUP', 1, 1);
+    lines.push(C(t++, '  1/dir -> 2'));
+    ok();
+    for (let i = 0; i < 3000; i++)
+      lines.push(C(t++, 'virtio_send_msg: elem 4: with 1 in desc of length 4096'));
+    req('GETATTR', 3, 2); // second range: nodeid 2 named in the first
+    ok();
+    req('LOOKUP', 1, 2);
+    lines.push(C(t++, '  2/b -> 3')); // parent path from the first range
+    ok();
+    req('GETATTR', 3, 3);
+    ok();
+    const f = join(dir, 'c-cross.log');
+    writeFileSync(f, `${lines.join('\n')}\n`);
+    expect(await analyzeParallel(f, statSync(f).size, {}, 2)).not.toBeNull();
+    const { seq, par } = await both(f, 2);
+    const paths = Object.fromEntries(par.byInode.top.map((r) => [r.nodeid, r.paths]));
+    expect(paths[2]).toEqual([{ path: '/dir', requests: 2 }]);
+    expect(paths[3]).toEqual([{ path: '/dir/b', requests: 1 }]);
+    expect(par).toEqual(seq);
   });
 });
