@@ -83,7 +83,8 @@ class LifecycleTap implements VirtiofsdSink {
   }
 }
 
-const KERNEL_RE = /^Linux version (\S+)/;
+// Unanchored: the first kernel line can share a console line with the firmware's last output (SeaBIOS "Probing EDD").
+const KERNEL_RE = /Linux version (\S+)/;
 const RATE_WINDOW_MS = 3000;
 
 export class LiveMonitor {

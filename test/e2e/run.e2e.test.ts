@@ -157,6 +157,8 @@ describe.skipIf(!existsSync(ENV_SH))('vfs-analyze run through the bcvk double (r
         expect(existsSync(join(runDir, f)), `${x.id}/${f}`).toBe(true);
       }
       expect(x.versions.virtiofsd).toMatch(/virtiofsd 1\.13\.2/);
+      // the guest kernel, from its first console line (which shares a line with SeaBIOS output)
+      expect(x.versions.kernel).toMatch(/^6\.1\.0-\d+-cloud-amd64$/);
       expect(x.versions.bcvk).toMatch(/bcvk/);
     }
 
