@@ -499,7 +499,9 @@ if [ "${VFS_PROBE_BENCH:-0}" = 1 ]; then
 fi
 
 # ---- main ---------------------------------------------------------------------------------------
-trap 'now; emit bye ",\"why\":\"signal\""; flush_async; exit 0' TERM INT HUP
+# On exit, leave the kernel's tracing as we found it: the fuse tracepoint is switched off again.
+fuse_off() { [ "$FUSE" = on ] && echo 0 >"$TR/events/fuse/fuse_request_send/enable" 2>/dev/null; return 0; }
+trap 'now; emit bye ",\"why\":\"signal\""; flush_async; fuse_off; exit 0' TERM INT HUP
 fuse_setup
 wait_setup
 now; START_CS=$UCS; PREVCS=$UCS
@@ -519,5 +521,5 @@ while :; do
   [ "$_rest" -lt 5 ] && _rest=5
   pause "$_rest"
 done
-now; emit bye ",\"why\":\"samples\""; flush_async
+now; emit bye ",\"why\":\"samples\""; flush_async; fuse_off
 wait

@@ -120,7 +120,7 @@ describe('guest probe overhead on the host kernel (native)', () => {
   for (const [name, shell] of NATIVE_SHELLS) {
     const have = shell[0].startsWith('/') ? existsSync(shell[0]) : true;
     it.skipIf(!have)(
-      `${name}: CPU share at 1 Hz (goal < 1 %, not met yet: asserts < 3 %)`,
+      `${name}: CPU share at 1 Hz (goal < 1 %, not met yet: asserts < ${name === 'bash' ? 5 : 3} %)`,
       async () => {
         const { overhead, tasks } = await nativeOverhead(shell, 20);
         console.log(
@@ -129,7 +129,7 @@ describe('guest probe overhead on the host kernel (native)', () => {
         );
         expect(overhead?.samples ?? 0).toBeGreaterThanOrEqual(15);
         // measured on a 2-CPU host with ~175 tasks, other builds running: 1.1-1.5 % (ash, dash), 2.4 % (bash)
-        expect(overhead?.share ?? 1).toBeLessThan(name === 'bash' ? 0.05 : 0.03);
+        expect(overhead?.share ?? 1).toBeLessThan(name === 'bash' ? 0.05 : 0.03); // see the title
       },
       60_000,
     );
