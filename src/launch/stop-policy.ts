@@ -78,16 +78,7 @@ export class StopPolicy {
 
   /** One poll while the run goes on: a decision, or null to keep going. */
   poll(f: PollFacts): StopDecision | null {
-    if (f.goal) {
-      return {
-        reason: 'goal',
-        outcome: 'healthy',
-        verdict: f.verdict,
-        knownAt: f.goal.hostTime ?? f.now,
-        decidedAt: f.now,
-        note: `goal reached: ${f.goal.goal}`,
-      };
-    }
+    if (f.goal) return goalReached(f, f.goal);
     if (this.counts(f)) {
       const k = f.verdict.kind;
       if (k === this.streakKind) this.streak++;
@@ -136,16 +127,7 @@ export class StopPolicy {
         : exit.signal
           ? `signal ${exit.signal}`
           : 'unknown status';
-    if (f.goal) {
-      return {
-        reason: 'goal',
-        outcome: 'healthy',
-        verdict: f.verdict,
-        knownAt: f.goal.hostTime ?? f.now,
-        decidedAt: f.now,
-        note: `goal reached: ${f.goal.goal}; bcvk exited (${how})`,
-      };
-    }
+    if (f.goal) return goalReached(f, f.goal, `bcvk exited (${how})`);
     if (exit.exitCode === 0 && f.verdict.kind === 'healthy') {
       return {
         reason: 'goal',
@@ -177,4 +159,16 @@ export class StopPolicy {
       note: `interrupted by ${signal}; verdict then: ${f.verdict.title}`,
     };
   }
+}
+
+/** The guest reached its goal: a healthy run, known when the goal line arrived. */
+function goalReached(f: PollFacts, goal: NonNullable<PollFacts['goal']>, extra?: string): StopDecision {
+  return {
+    reason: 'goal',
+    outcome: 'healthy',
+    verdict: f.verdict,
+    knownAt: goal.hostTime ?? f.now,
+    decidedAt: f.now,
+    note: `goal reached: ${goal.goal}${extra ? `; ${extra}` : ''}`,
+  };
 }
