@@ -37,12 +37,14 @@ export interface Correlation {
   timeline: { rowSec: number; rows: TimelineRow[] };
 }
 
+/** `"1180 (systemd-journald)"`, or `"1180"` when unnamed; PID 0 is the kernel. */
+export function labelPid(pid: number, names?: Record<string, string>): string {
+  const n = names?.[String(pid)] ?? (pid === 0 ? 'kernel' : undefined);
+  return n === undefined ? String(pid) : `${pid} (${n})`;
+}
+
 export function pidLabeler(guest: GuestResult | null): (pid: number) => string {
-  const names = guest?.pidNames ?? {};
-  return (pid: number) => {
-    const n = names[String(pid)] ?? (pid === 0 ? 'kernel' : undefined);
-    return n === undefined ? String(pid) : `${pid} (${n})`;
-  };
+  return (pid: number) => labelPid(pid, guest?.pidNames);
 }
 
 const hhmmss = (ms: number) => new Date(ms).toISOString().slice(11, 19);

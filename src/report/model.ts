@@ -3,6 +3,7 @@
  * with the verdict and guest-side facts, and a minimal comparison result. All fields added to the analysis document
  * are optional, so a plain {@link AnalysisDocument} is always a valid {@link ReportDocument}.
  */
+import { labelPid } from '../analyze/correlate.js';
 import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
 import type { Verdict, VerdictKind } from '../verdict/types.js';
 import type { AnalysisDocument } from './json.js';
@@ -34,9 +35,7 @@ export function isProblem(kind: string | null | undefined): boolean {
 }
 
 export function pidLabel(pid: number | null, names?: Record<string, string>): string {
-  if (pid === null) return '—';
-  const name = names?.[String(pid)];
-  return name ? `${pid} (${name})` : String(pid);
+  return pid === null ? '—' : labelPid(pid, names);
 }
 
 /** Milestone kinds that mean "the guest finished booting". */
