@@ -24,6 +24,8 @@ export interface GuestSessionOptions {
   /** Milestones kept for timelines and reports (the newest win once full). */
   maxMilestones?: number;
   goalPatterns?: RegExp[];
+  /** Units whose start/target counts as the goal (default: multi-user/graphical/default.target). */
+  goalUnits?: string[];
 }
 
 export interface Milestone {
@@ -90,7 +92,7 @@ export class GuestSession {
 
   constructor(opts: GuestSessionOptions = {}) {
     this.max = opts.maxMilestones ?? 5000;
-    this.progress = new Clock({ goalPatterns: opts.goalPatterns });
+    this.progress = new Clock({ goalPatterns: opts.goalPatterns, goalUnits: opts.goalUnits });
   }
 
   feed(ev: GuestLine): void {

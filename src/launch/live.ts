@@ -12,7 +12,7 @@
 
 import { type Correlation, correlate } from '../analyze/correlate.js';
 import { type GuestResult, GuestSession } from '../analyze/guest-session.js';
-import { ProgressClock } from '../analyze/progress.js';
+import type { ProgressClock } from '../analyze/progress.js';
 import { hostClockFacts, type InputAnalysis, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { LineSplitter } from '../io/follow.js';
 import { createConsoleParser } from '../parse/console.js';
@@ -92,7 +92,9 @@ export class LiveMonitor {
   readonly analysis: VirtiofsdAnalysis;
   readonly session: GuestSession;
   /** Same goal definition as the engine's (the engine keeps its own private). */
-  readonly progress: ProgressClock;
+  get progress(): ProgressClock {
+    return this.session.progress;
+  }
   private readonly tap: LifecycleTap;
   private readonly now: () => number;
   private readonly consoleParser;
@@ -118,9 +120,9 @@ export class LiveMonitor {
       journal: opts.files?.journal ?? 'journal.json',
     };
     const patterns = opts.progressPatterns ?? [];
-    this.session = new GuestSession({ goalPatterns: patterns });
     const progress = { goalPatterns: patterns, ...(opts.goalUnits ? { goalUnits: opts.goalUnits } : {}) };
-    this.progress = new ProgressClock(progress);
+    // One progress clock for the live status and the guest result: the session's.
+    this.session = new GuestSession(progress);
     this.engine = new VerdictEngine({
       thresholds: opts.thresholds,
       // probe names first (it sees every task), then journal and console
@@ -151,7 +153,6 @@ export class LiveMonitor {
     this.guestCount++;
     this.lastArrival = this.now();
     this.session.feed(ev);
-    this.progress.feed(ev);
     this.engine.guest(ev);
     this.lastAny = ev;
     if (ev.progress?.isProgress) this.lastProgress = ev;
