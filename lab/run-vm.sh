@@ -4,7 +4,7 @@
 #   lab/run-vm.sh --daemon rust|c --cache never|metadata|auto|always|none --workload W \
 #                 --secs N --timeout T --out DIR [--stall-after S] [--mem 256M] [--files N] [--karg X]...
 #
-# Workloads: walk livelock loop3 enoent unpack silentloop (run in the guest, see lab/guest/init), and two
+# Workloads: walk livelock loop3 enoent unpack silentloop idle (run in the guest, see lab/guest/init), and two
 # host-side scenarios: hang (livelock for 1000 s, ended by --timeout) and stall (livelock; virtiofsd
 # is SIGSTOPped --stall-after seconds after QEMU starts and SIGKILLed 1 s before --timeout).
 # Outputs in DIR: virtiofsd.log, console.txt (raw, CRLF), console.host-stamped.log, debug-port.txt,
@@ -38,7 +38,7 @@ done
 . "$CACHE/env.sh"
 
 case "$WORKLOAD" in
-  walk|livelock|loop3|enoent|unpack|silentloop) GW=$WORKLOAD GSECS=$SECS ;;
+  walk|livelock|loop3|enoent|unpack|silentloop|idle) GW=$WORKLOAD GSECS=$SECS ;;
   hang|stall) GW=livelock GSECS=1000 ;;
   *) echo "run-vm: unknown workload $WORKLOAD" >&2; exit 2 ;;
 esac
@@ -47,7 +47,7 @@ if [ "$WORKLOAD" = stall ] && [ "$TIMEOUT" -le $((STALL_AFTER + 1)) ]; then
 
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 rm -f "$OUT"/{virtiofsd.log,virtiofsd.log.gz,virtiofsd.stdout,console.txt,console.host-stamped.log} \
-      "$OUT"/{debug-port.txt,debug-port.host-stamped.log,qemu.stderr,summary.txt}
+      "$OUT"/{debug-port.txt,debug-port.host-stamped.log,qemu.stderr,summary.txt,probe.txt}
 W=$(mktemp -d /tmp/vfs-lab.XXXXXX)
 D=$W/share S=$W/vfs.sock
 VPID= QPID= TPID_FILE=$W/timeout.pid STALLPID= R1= R2=
@@ -126,6 +126,7 @@ QCMD=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 1 -m "$MEM"
   -chardev socket,id=vfs,path="$S" -device vhost-user-fs-pci,chardev=vfs,tag=labfs
   -device virtio-serial-pci
   -chardev pipe,id=dbg,path="$W/dbg" -device virtserialport,chardev=dbg,name=debug
+  -chardev file,id=prb,path="$OUT/probe.txt" -device virtserialport,chardev=prb,name=org.vfsprobe
   -chardev pipe,id=con,path="$W/con" -serial chardev:con
   -kernel "$LAB_VMLINUZ" -initrd "$LAB_INITRD" -append "$APPEND"
   -display none -monitor none -no-reboot)

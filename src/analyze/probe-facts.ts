@@ -177,8 +177,12 @@ export interface FuseSend {
 
 export interface ProbeOverhead {
   samples: number;
+  /** What the shares are computed from: `ns` = schedstat run time (exact), `ticks` = utime+stime (1/100 s). */
+  basis: 'ns' | 'ticks';
   /** Probe CPU (its process and reaped helpers) / elapsed uptime since it started, 0..1. */
   share: number;
+  /** Mean CPU time per sample, milliseconds. */
+  msPerSample: number;
   /** Per-sample shares: median and maximum. */
   medianShare: number;
   maxShare: number;
@@ -256,7 +260,14 @@ export class ProbeFacts {
   kernel?: string;
   intervalCs?: number;
   records = 0;
-  private readonly overheadSamples: { selfTicks: number; dtCs: number; total: number; span: number }[] = [];
+  private readonly overheadSamples: {
+    selfTicks: number;
+    dtCs: number;
+    total: number;
+    span: number;
+    ns?: number;
+    nsTotal?: number;
+  }[] = [];
 
   constructor(opts: ProbeFactsOptions = {}) {
     this.opts = opts;
@@ -304,6 +315,8 @@ export class ProbeFacts {
             dtCs: rec.dtCs,
             total: rec.selfTicksTotal,
             span: rec.selfSpanCs,
+            ns: rec.selfNs,
+            nsTotal: rec.selfNsTotal,
           });
         }
         break;
@@ -573,10 +586,21 @@ export class ProbeFacts {
     const o = this.overheadSamples;
     if (o.length === 0) return undefined;
     const last = o[o.length - 1];
-    const shares = o.map((s) => s.selfTicks / s.dtCs);
+    // schedstat nanoseconds when every sample has them (awk sampler): exact, unlike 1/100 s ticks
+    const ns = o.every((s) => s.ns !== undefined);
+    const shares = o.map((s) => (ns ? (s.ns ?? 0) / (s.dtCs * 1e7) : s.selfTicks / s.dtCs));
+    const cpuMs = ns
+      ? o.reduce((a, s) => a + (s.ns ?? 0), 0) / 1e6
+      : o.reduce((a, s) => a + s.selfTicks, 0) * 10;
     return {
       samples: o.length,
-      share: last.span > 0 ? last.total / last.span : 0,
+      basis: ns ? 'ns' : 'ticks',
+      share: ns
+        ? cpuMs / (o.reduce((a, s) => a + s.dtCs, 0) * 10)
+        : last.span > 0
+          ? last.total / last.span
+          : 0,
+      msPerSample: cpuMs / o.length,
       medianShare: median(shares),
       maxShare: Math.max(...shares),
       selfTicks: last.total,

@@ -164,6 +164,7 @@ async function resolveInputs(args: AnalyzeArgs): Promise<{ logs: string[]; guest
     const consoleFile = found.consoleHostStamped ?? found.console;
     if (consoleFile) guest.push({ file: consoleFile, source: 'console' });
     if (found.debugPortHostStamped) guest.push({ file: found.debugPortHostStamped, source: 'debug-port' });
+    if (found.probeLog) guest.push({ file: found.probeLog, source: 'debug-port' });
     if (found.journalInitrd) guest.push({ file: found.journalInitrd, source: 'journal' });
     if (found.journal) guest.push({ file: found.journal, source: 'journal' });
   }

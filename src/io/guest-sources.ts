@@ -209,6 +209,8 @@ export interface RunDirInputs {
   journalInitrd?: string;
   consoleHostStamped?: string;
   debugPortHostStamped?: string;
+  /** The guest probe's own port log (lab/run-vm.sh: the org.vfsprobe virtio-serial port). */
+  probeLog?: string;
   /** Other files in the directory (not used). */
   others: string[];
 }
@@ -220,6 +222,7 @@ const RUN_DIR_FILES: [keyof Omit<RunDirInputs, 'dir' | 'others'>, string[]][] = 
   ['journalInitrd', ['journal-initrd.json', 'journal-initrd.json.gz']],
   ['consoleHostStamped', ['console.host-stamped.log', 'console.host-stamped.log.gz']],
   ['debugPortHostStamped', ['debug-port.host-stamped.log', 'debug-port.host-stamped.log.gz']],
+  ['probeLog', ['probe.txt', 'probe.txt.gz']],
 ];
 
 /**
@@ -260,7 +263,7 @@ export async function findRunDirInputs(dir: string): Promise<RunDirInputs> {
     throw new GuestInputError(
       dir,
       `no known inputs in ${dir} (expected virtiofsd.log[.gz], console.txt, journal.json, journal-initrd.json, ` +
-        `console.host-stamped.log, debug-port.host-stamped.log)`,
+        `console.host-stamped.log, debug-port.host-stamped.log, probe.txt)`,
     );
   }
   return out;

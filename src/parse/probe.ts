@@ -75,6 +75,8 @@ export interface ProbeHello extends ProbeBase {
   fuse: string;
   wait: string;
   kernel: string;
+  /** Sampler: `awk` (one persistent awk process, no fork per sample) or `sh` (the shell sampler). */
+  mode?: string;
 }
 
 export interface ProbeSample extends ProbeBase {
@@ -90,7 +92,10 @@ export interface ProbeSample extends ProbeBase {
   selfTicksTotal: number;
   /** Centiseconds of uptime since the probe started (denominator of `selfTicksTotal`). */
   selfSpanCs: number;
-  /** Wall time the sample took, centiseconds. */
+  /** Exact CPU time of the probe (schedstat) in the interval and since it started, nanoseconds (awk sampler). */
+  selfNs?: number;
+  selfNsTotal?: number;
+  /** Wall time the sample took, centiseconds (awk sampler: the previous sample's). */
   workCs: number;
   dropped: number;
   /** Tasks with CPU that did not fit in the top list. */
@@ -211,6 +216,7 @@ function toRecord(o: Obj): ProbeRecord {
         fuse: str(o.fuse),
         wait: str(o.wait),
         kernel: str(o.kernel),
+        ...(typeof o.mode === 'string' ? { mode: o.mode } : {}),
       };
     case 's': {
       const s: ProbeSample = {
@@ -228,6 +234,8 @@ function toRecord(o: Obj): ProbeRecord {
         dropped: num(o.drop),
         overflow: num(o.over),
       };
+      if (typeof o.sns === 'number') s.selfNs = o.sns;
+      if (typeof o.snsc === 'number') s.selfNsTotal = o.snsc;
       if (o.top !== undefined) s.top = topEntries(o.top);
       return s;
     }

@@ -379,7 +379,7 @@ function guestSection(g: GuestResult, cor: Correlation, o: TerminalOptions): str
     out.push(
       ...field(
         'Probe',
-        `${int(g.probe.records)} records${g.probe.truncated ? `, ${g.probe.truncated} truncated` : ''}; fuse tracepoints ${g.probe.fuseTracepoints ?? 'unknown'}${ov ? `; its own CPU ${pct(ov.share)} of the guest's time` : ''}`,
+        `${int(g.probe.records)} records${g.probe.truncated ? `, ${g.probe.truncated} truncated` : ''}; fuse tracepoints ${g.probe.fuseTracepoints ?? 'unknown'}${ov ? `; its own CPU ${pct(ov.share, 2)} of the guest's time (${ov.msPerSample.toFixed(1)} ms per sample${ov.basis === 'ticks' ? ', from 1/100 s ticks' : ''})` : ''}`,
         o,
       ),
     );

@@ -3,13 +3,11 @@
  *
  * Boots `silentloop` (a process, /bin/fs-hammer, that stats two paths in a loop and never writes anything) with
  * `lab.probe=1`, and checks that the probe data ALONE names the PID virtiofsd sees as the top requester, with its
- * CPU share and syscall. Then boots the same workload without the probe and prints the overhead comparison.
- *
- * lab/run-vm.sh knows neither the `silentloop` workload nor extra kernel arguments, so the test puts a
- * `qemu-system-x86_64` shim first on PATH that rewrites `-append` (workload and `lab.probe=1`) and execs the real
- * QEMU. Needs a provisioned lab (`lab/provision.sh`) and root (virtiofsd/QEMU as the lab runs them).
+ * CPU share and syscall. Then boots the same workload without the probe and prints the overhead comparison, and an
+ * idle guest with the probe to measure its own CPU per sample. The probe writes to the org.vfsprobe virtio-serial
+ * port (probe.txt). Needs a provisioned lab (`lab/provision.sh`) and root (virtiofsd/QEMU as the lab runs them).
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -22,18 +20,6 @@ const CACHE = process.env.LAB_CACHE ?? join(REPO, '.lab-cache');
 const ready = existsSync(join(CACHE, 'env.sh')) && process.getuid?.() === 0;
 const SECS = Number(process.env.PROBE_E2E_SECS ?? 8);
 
-const SHIM = `#!/bin/bash
-args=(); prev=
-for a in "$@"; do
-  if [ "$prev" = -append ]; then
-    [ -n "\${SHIM_WORKLOAD:-}" ] && a=$(sed -E "s/lab\\.workload=[^ ]+/lab.workload=$SHIM_WORKLOAD/" <<<"$a")
-    a="$a \${SHIM_KARGS:-}"
-  fi
-  args+=("$a"); prev=$a
-done
-PATH=\${PATH#*:} exec qemu-system-x86_64 "\${args[@]}"
-`;
-
 const work = mkdtempSync(join(tmpdir(), 'vfs-probe-e2e-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -43,40 +29,12 @@ interface LabRun {
   wallS: number;
 }
 
-async function runLab(name: string, probe: boolean): Promise<LabRun> {
-  const shimDir = join(work, 'shim');
-  if (!existsSync(join(shimDir, 'qemu-system-x86_64'))) {
-    await execa('mkdir', ['-p', shimDir]);
-    writeFileSync(join(shimDir, 'qemu-system-x86_64'), SHIM);
-    chmodSync(join(shimDir, 'qemu-system-x86_64'), 0o755);
-  }
+async function runLab(name: string, workload: string, probe: boolean, secs = SECS): Promise<LabRun> {
   const dir = join(work, name);
-  const r = await execa(
-    join(REPO, 'lab/run-vm.sh'),
-    [
-      '--daemon',
-      'rust',
-      '--cache',
-      'never',
-      '--workload',
-      'livelock',
-      '--secs',
-      String(SECS),
-      '--timeout',
-      '120',
-      '--out',
-      dir,
-    ],
-    {
-      reject: false,
-      env: {
-        PATH: `${shimDir}:${process.env.PATH}`,
-        SHIM_WORKLOAD: 'silentloop',
-        SHIM_KARGS: probe ? 'lab.probe=1' : '',
-        LAB_CACHE: CACHE,
-      },
-    },
-  );
+  const args = ['--daemon', 'rust', '--cache', 'never', '--workload', workload, '--secs', String(secs)];
+  args.push('--timeout', '150', '--out', dir);
+  if (probe) args.push('--karg', 'lab.probe=1');
+  const r = await execa(join(REPO, 'lab/run-vm.sh'), args, { reject: false, env: { LAB_CACHE: CACHE } });
   if (r.exitCode !== 0)
     throw new Error(`run-vm.sh ${name} failed (${r.exitCode}):\n${r.stdout}\n${r.stderr}`);
   const summary = readFileSync(join(dir, 'summary.txt'), 'utf8');
@@ -90,69 +48,104 @@ async function runLab(name: string, probe: boolean): Promise<LabRun> {
   return { dir, requestsByPid: byPid, wallS: wall };
 }
 
+/** The probe's records of a lab run (its port log), parsed. */
+function probeFacts(run: LabRun): { parser: ProbeParser; facts: ProbeFacts } {
+  const parser = new ProbeParser();
+  const facts = new ProbeFacts();
+  readFileSync(join(run.dir, 'probe.txt'), 'utf8')
+    .split('\n')
+    .forEach((l, i) => {
+      const r = parser.push(l, i + 1);
+      if (r) facts.feed(r);
+    });
+  return { parser, facts };
+}
+
 function topGuestPid(run: LabRun): [number, number] {
   const rows = [...run.requestsByPid.entries()].filter(([p]) => p !== 0).sort((a, b) => b[1] - a[1]);
   return rows[0];
 }
 
-/** The probe on this host's kernel (not emulated): median and overall CPU share of `samples` samples at 1 Hz. */
-async function nativeOverhead(shell: string[], samples: number) {
+/** The probe on this host's kernel (not emulated): its CPU share over `samples` samples at 1 Hz. */
+async function nativeOverhead(shell: string[], samples: number, env: Record<string, string>) {
   const r = await execa(shell[0], [...shell.slice(1), join(REPO, 'probe/vfs-probe.sh')], {
-    env: { VFS_PROBE_OUT: 'stdout', VFS_PROBE_SAMPLES: String(samples) },
+    env: { VFS_PROBE_OUT: 'stdout', VFS_PROBE_SAMPLES: String(samples), ...env },
   });
   const parser = new ProbeParser();
   const facts = new ProbeFacts();
+  let mode = '';
   for (const l of r.stdout.split('\n')) {
     const rec = parser.push(l);
+    if (rec?.kind === 'hello') mode = rec.mode ?? '';
     if (rec) facts.feed(rec);
   }
   const tasks = facts.latestSample?.tasks ?? 0;
-  return { overhead: facts.overhead(), tasks };
+  return { overhead: facts.overhead(), tasks, mode };
 }
 
-const NATIVE_SHELLS: [string, string[]][] = [
-  ['busybox ash', [join(CACHE, 'busybox/bin/busybox'), 'sh']],
-  ['dash', ['dash']],
-  ['bash', ['bash']],
+const BUSYBOX = join(CACHE, 'busybox/bin/busybox');
+/** A PATH whose `awk` is busybox awk (what the lab guest has). */
+function busyboxAwkPath(): string {
+  const d = join(work, 'bb-awk');
+  if (!existsSync(join(d, 'awk'))) {
+    mkdirSync(d, { recursive: true });
+    symlinkSync(BUSYBOX, join(d, 'awk'));
+  }
+  return `${d}:${process.env.PATH}`;
+}
+
+const NATIVE: { name: string; shell: string[]; env: () => Record<string, string>; engine: 'awk' | 'sh' }[] = [
+  {
+    name: 'busybox ash + busybox awk',
+    shell: [BUSYBOX, 'sh'],
+    env: () => ({ PATH: busyboxAwkPath() }),
+    engine: 'awk',
+  },
+  { name: 'dash + mawk', shell: ['dash'], env: () => ({}), engine: 'awk' },
+  { name: 'bash + mawk', shell: ['bash'], env: () => ({}), engine: 'awk' },
+  {
+    name: 'busybox ash, shell sampler',
+    shell: [BUSYBOX, 'sh'],
+    env: () => ({ VFS_PROBE_ENGINE: 'sh' }),
+    engine: 'sh',
+  },
 ];
 
 describe('guest probe overhead on the host kernel (native)', () => {
-  for (const [name, shell] of NATIVE_SHELLS) {
-    const have = shell[0].startsWith('/') ? existsSync(shell[0]) : true;
+  for (const c of NATIVE) {
+    const have = c.shell[0].startsWith('/') ? existsSync(c.shell[0]) : true;
+    // awk sampler: goal < 1 % of a CPU (measured 0.05-0.15 %); shell sampler (one fork per sample): < 3 %
+    const bound = c.engine === 'awk' ? 0.01 : 0.03;
     it.skipIf(!have)(
-      `${name}: CPU share at 1 Hz (goal < 1 %, not met yet: asserts < ${name === 'bash' ? 5 : 3} %)`,
+      `${c.name}: CPU share at 1 Hz < ${bound * 100} %`,
       async () => {
-        const { overhead, tasks } = await nativeOverhead(shell, 20);
+        const { overhead, tasks, mode } = await nativeOverhead(c.shell, 20, c.env());
         console.log(
-          `[probe e2e] native ${name}, ${tasks} tasks: median ${((overhead?.medianShare ?? 0) * 100).toFixed(1)}% per sample, ` +
-            `overall ${((overhead?.share ?? 0) * 100).toFixed(2)}% over ${overhead?.spanSec ?? 0} s`,
+          `[probe e2e] native ${c.name} (${mode} sampler), ${tasks} tasks: ${((overhead?.share ?? 0) * 100).toFixed(2)}% ` +
+            `of a CPU, ${overhead?.msPerSample.toFixed(2)} ms per sample (${overhead?.basis}), median ` +
+            `${((overhead?.medianShare ?? 0) * 100).toFixed(2)}% over ${overhead?.samples} samples`,
         );
+        expect(mode).toBe(c.engine);
         expect(overhead?.samples ?? 0).toBeGreaterThanOrEqual(15);
-        // measured on a 2-CPU host with ~175 tasks, other builds running: 1.1-1.5 % (ash, dash), 2.4 % (bash)
-        expect(overhead?.share ?? 1).toBeLessThan(name === 'bash' ? 0.05 : 0.03); // see the title
+        expect(overhead?.basis).toBe(c.engine === 'awk' ? 'ns' : 'ticks');
+        expect(overhead?.share ?? 1).toBeLessThan(bound);
       },
       60_000,
     );
   }
 });
 
-describe.skipIf(!ready)('guest probe in the lab (silentloop)', () => {
+describe.skipIf(!ready)('guest probe in the lab (QEMU TCG)', () => {
   let withProbe: LabRun | undefined;
 
   it('names the silent looping process, its CPU share and syscall, from probe data alone', async () => {
-    withProbe = await runLab('probe', true);
+    withProbe = await runLab('probe', 'silentloop', true);
     const lines = readFileSync(join(withProbe.dir, 'console.host-stamped.log'), 'utf8').split('\n');
     // the looping process never wrote a line before it was killed
     const doneAt = lines.findIndex((l) => l.includes('silentloop: done'));
-    expect(lines.slice(0, doneAt).some((l) => l.includes('fs-hammer') && !l.includes('{"vfsprobe"'))).toBe(
-      false,
-    );
-    const parser = new ProbeParser();
-    const facts = new ProbeFacts();
-    lines.forEach((l, i) => {
-      const r = parser.push(l, i + 1);
-      if (r) facts.feed(r);
-    });
+    expect(doneAt).toBeGreaterThan(0);
+    expect(lines.slice(0, doneAt).some((l) => l.includes('fs-hammer'))).toBe(false);
+    const { parser, facts } = probeFacts(withProbe);
     const [pid, requests] = topGuestPid(withProbe);
     const name = facts.nameAt(pid);
     const detail = facts.describe(pid);
@@ -160,8 +153,9 @@ describe.skipIf(!ready)('guest probe in the lab (silentloop)', () => {
     console.log(
       `[probe e2e] virtiofsd top guest pid ${pid} (${requests} requests) = ${name}: ${detail}\n` +
         `[probe e2e] records ${parser.stats.records}, truncated ${parser.stats.truncated}, fuse tracepoints ${facts.fuseStatus}\n` +
-        `[probe e2e] probe CPU (self-reported, TCG vCPU): ${((overhead?.share ?? 0) * 100).toFixed(1)}% overall, ` +
-        `median ${((overhead?.medianShare ?? 0) * 100).toFixed(1)}% per sample, max ${((overhead?.maxShare ?? 0) * 100).toFixed(1)}% over ${overhead?.samples} samples`,
+        `[probe e2e] probe CPU under the livelock (TCG vCPU, host busy with virtiofsd): ${((overhead?.share ?? 0) * 100).toFixed(2)}%, ` +
+        `${overhead?.msPerSample.toFixed(1)} ms per sample, median ${((overhead?.medianShare ?? 0) * 100).toFixed(2)}%, ` +
+        `max ${((overhead?.maxShare ?? 0) * 100).toFixed(1)}% over ${overhead?.samples} samples`,
     );
     expect(name).toBe('fs-hammer');
     expect(facts.hottest(undefined, 1)[0]?.tid).toBe(pid);
@@ -169,14 +163,31 @@ describe.skipIf(!ready)('guest probe in the lab (silentloop)', () => {
     expect(detail).toMatch(/^state [RSD], \d+% CPU, in syscall newfstatat \(262\)/);
     expect(parser.stats.truncated).toBe(0);
     expect(facts.fuseStatus).toBe('absent');
-    // TCG: a fork costs ~10 ms and fork+exec+grep over the 49 stat files ~48 ms of emulated CPU (VFS_PROBE_BENCH=1),
-    // so the one fork per sample alone is ~5 % of the vCPU; measured median 10-13 % per sample. Native: see below.
-    expect(overhead?.medianShare ?? 1).toBeLessThan(0.25);
+    expect(overhead?.basis).toBe('ns');
+    // measured 0.6-1.3 %: under the livelock the 2-core host is saturated (TCG + virtiofsd writing its debug log), so
+    // every guest task, the probe included, is charged the time its vCPU waits for the host. The idle run below is
+    // the probe's own cost.
+    expect(overhead?.share ?? 1).toBeLessThan(0.03);
+  }, 180_000);
+
+  it('costs well under 1 % of the vCPU at 1 Hz on an idle guest', async () => {
+    const idle = await runLab('idle', 'idle', true, 30);
+    const { facts } = probeFacts(idle);
+    const o = facts.overhead();
+    console.log(
+      `[probe e2e] probe CPU on an idle TCG guest: ${((o?.share ?? 0) * 100).toFixed(2)}% of the vCPU, ` +
+        `${o?.msPerSample.toFixed(1)} ms per sample (${o?.basis}), median ${((o?.medianShare ?? 0) * 100).toFixed(2)}%, ` +
+        `max ${((o?.maxShare ?? 0) * 100).toFixed(1)}% (full samples) over ${o?.samples} samples`,
+    );
+    expect(o?.basis).toBe('ns');
+    expect(o?.samples ?? 0).toBeGreaterThanOrEqual(25);
+    // measured 0.4-0.5 % (3-5 ms per sample; a full sample every 60 s ~30 ms)
+    expect(o?.share ?? 1).toBeLessThan(0.01);
   }, 180_000);
 
   it('compares a run without the probe and prints the overhead', async () => {
-    const without = await runLab('noprobe', false);
-    const w = withProbe ?? (await runLab('probe', true));
+    const without = await runLab('noprobe', 'silentloop', false);
+    const w = withProbe ?? (await runLab('probe', 'silentloop', true));
     const [, reqWith] = topGuestPid(w);
     const [, reqWithout] = topGuestPid(without);
     const rateWith = reqWith / SECS;
