@@ -152,7 +152,7 @@ flush_async() { # hand this sample's records to one background writer; never wai
 # list records split at MAXREC bytes: list_add KIND KEY ITEM / list_end KIND KEY
 LB= LP=0
 list_add() {
-  if [ -n "$LB" ] && [ $((${#LB} + ${#3} + 60)) -gt "$MAXREC" ]; then
+  if [ -n "$LB" ] && [ $((${#LB} + ${#3} + 100)) -gt "$MAXREC" ]; then
     emit "$1" ",\"p\":$LP,\"$2\":[$LB]"; LB=; LP=$((LP + 1))
   fi
   LB=${LB:+$LB,}$3
@@ -459,7 +459,7 @@ hot() { # tid pid state ticks
     done 2>/dev/null <"$_d/stack"
   fi
   eval "_cm=\${N_$1-}"; jstr "$_cm"; _cm=$J
-  jstr "$_w" 64; _w=$J; jstr "$_sc" 200; _sc=$J; jstr "$_stk" 400; _stk=$J
+  jstr "$_w" 64; _w=$J; jstr "$_sc" 200; _sc=$J; jstr "$_stk" 360; _stk=$J
   emit hot ",\"tid\":$1,\"pid\":$2,\"st\":\"$3\",\"cpu\":$4,\"comm\":\"$_cm\",\"wchan\":\"$_w\",\"sc\":\"$_sc\",\"stack\":\"$_stk\""
 }
 
@@ -493,7 +493,7 @@ function emit(k, body,   r) {
   if (SP) printf "%s\n", r > PORTDEV # flushed once per sample
 }
 function ladd(k, key, item) {
-  if (LB != "" && length(LB) + length(item) + 60 > MAXREC) { emit(k, ",\"p\":" LP ",\"" key "\":[" LB "]"); LB = ""; LP++ }
+  if (LB != "" && length(LB) + length(item) + 100 > MAXREC) { emit(k, ",\"p\":" LP ",\"" key "\":[" LB "]"); LB = ""; LP++ }
   LB = (LB == "" ? item : LB "," item)
 }
 function lend(k, key) {
@@ -622,9 +622,10 @@ function thr(p, t,   l, j, cm, a) {
 }
 function cmdline(p,   f, l, s, n, i, parts) {
   f = "/proc/" p "/cmdline"; s = ""
-  while ((getline l < f) > 0) { s = (s == "" ? l : s " " l); if (length(s) > 200) break }
+  # mawk -W interactive reads a file only up to its first NUL (and then returns stale buffer bytes): argv[0] only
+  while ((getline l < f) > 0) { s = (s == "" ? l : s " " l); if (MAWKI || length(s) > 200) break }
   close(f)
-  if (NUL != "" && index(s, NUL)) {
+  if (NUL != "") { # mawk, gawk: NUL-separated arguments in one record (busybox awk splits records at NUL)
     n = split(s, parts, NUL); s = ""
     for (i = 1; i <= n; i++) s = (i == 1 ? parts[i] : s " " parts[i])
   }
@@ -641,7 +642,7 @@ function hot(t, p, st, d,   dir, w, sc, k, stk, l, a, fn) {
     if (fn != "") stk = (stk == "" ? fn : stk "<" fn)
   }
   close(dir "/stack")
-  emit("hot", ",\"tid\":" t ",\"pid\":" p ",\"st\":\"" st "\",\"cpu\":" d ",\"comm\":\"" jesc(N[t]) "\",\"wchan\":\"" jesc(w, 64) "\",\"sc\":\"" jesc(sc, 200) "\",\"stack\":\"" jesc(stk, 400) "\"")
+  emit("hot", ",\"tid\":" t ",\"pid\":" p ",\"st\":\"" st "\",\"cpu\":" d ",\"comm\":\"" jesc(N[t]) "\",\"wchan\":\"" jesc(w, 64) "\",\"sc\":\"" jesc(sc, 200) "\",\"stack\":\"" jesc(stk, 360) "\"")
 }
 function fuse_forward(   f, l, n, i, k) {
   f = TR "/trace"; n = 0
@@ -763,16 +764,22 @@ awk_start() { # -> AWP, fd 4 (sample requests to awk); its requests/replies come
     mkfifo "$_fo" 2>/dev/null || { exec 4>&-; rm -f "$_fi"; return 1; }
     exec 5<>"$_fo"; ASYNC=0 _req=$_fo
   fi
-  # mawk fills its whole input buffer before it hands a line over, unless -W interactive
-  _ao=; case $(awk -W version 2>&1 </dev/null) in *mawk*) _ao='-W interactive' ;; esac
+  # which awk: gawk or busybox awk when present; mawk fills its whole input buffer before it hands a line over unless
+  # -W interactive, and then reads files only up to their first NUL (command lines are cut at the first argument)
+  _aw=awk _ao=
+  if command -v gawk >/dev/null 2>&1; then _aw=gawk
+  elif command -v busybox >/dev/null 2>&1 && busybox awk 'BEGIN { exit 0 }' </dev/null >/dev/null 2>&1; then _aw='busybox awk'
+  else case $(awk -W version 2>&1 </dev/null) in *mawk*) _ao='-W interactive' ;; esac; fi
   # shellcheck disable=SC2086
-  awk $_ao -v SHP="$SELF" -v TRT="$TRT" -v TRU="$TRU" -v IVCS="$IVCS" -v TOPN="$TOPN" -v DETN="$DETN" -v HOTMIN="$HOTMIN" \
+  $_aw $_ao -v MAWKI=$([ -n "$_ao" ] && echo 1 || echo 0) -v SHP="$SELF" -v TRT="$TRT" -v TRU="$TRU" -v IVCS="$IVCS" -v TOPN="$TOPN" -v DETN="$DETN" -v HOTMIN="$HOTMIN" \
     -v FULLN="$FULLN" -v FUSE="$FUSE" -v TR="$TR" -v FUSE_MAX="$FUSE_MAX" -v MAXREC="$MAXREC" -v PROF="$PROF" \
     -v SK="$SINK_KMSG" -v KPFX="$KPFX" -v SC="$SINK_CON" -v SO="$SINK_STDOUT" -v SP="$SINK_PORT" -v PORTDEV="$PORTDEV" \
     -v SYNC=$((1 - ASYNC)) -v REQ="$_req" "$AWKPROG" <"$_fi" 3<&- 4>&- 5<&- &
   AWP=$!
   _rep=
   if [ $ASYNC = 1 ]; then read -r -t 30 -u 3 _rep; else read -r _rep <&5; fi
+  # SYNC: from now on only the sampler holds the reply FIFO open for writing, so its exit reads as end of file
+  [ $ASYNC = 0 ] && [ "$_rep" = r ] && { exec 6<"$_fo"; exec 5<&6 6<&-; }
   rm -f "$_fi" "$_fo"
   [ "$_rep" = r ] && return 0
   awk_stop

@@ -207,7 +207,8 @@ describe.skipIf(!existsSync(ENV_SH))('vfs-analyze run through the bcvk double (r
     const v = doc.inputs[0].verdict;
     // /bin/fs-hammer never writes to the console or journal: only the probe can name it
     expect(v.title).toMatch(/pid \d+ \(fs-hammer\)/);
-    expect(v.culprits[0].detail).toMatch(/% CPU, in syscall newfstatat \(262\)/);
+    // the number comes from /proc/PID/syscall, or only the name from the kernel stack when the task was running
+    expect(v.culprits[0].detail).toMatch(/% CPU, in syscall newfstatat( \(262\))?/);
     expect(doc.guest.probe.records).toBeGreaterThan(0);
     process.stdout.write(`\n[e2e] --probe: ${v.title}; culprit ${v.culprits[0].detail}\n`);
   });

@@ -1,0 +1,207 @@
+/**
+ * probe/vfs-probe.sh run for real on this host's kernel (not emulated): both samplers (awk, shell) under the shells a
+ * guest may have (dash, bash, and busybox ash when the lab cache has busybox). A busy loop, a multi-threaded process
+ * and short-lived processes run beside it; every record must parse, and the records must name the looper, detail it
+ * as hot, list the threads and report exits. The fuse tracepoints are left alone (VFS_PROBE_FUSE=0): they are the
+ * host's global tracing state.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ProbeFacts } from '../../src/analyze/probe-facts.js';
+import { ProbeParser, type ProbeRecord } from '../../src/parse/probe.js';
+
+const REPO = new URL('../..', import.meta.url).pathname;
+const SCRIPT = join(REPO, 'probe/vfs-probe.sh');
+const BUSYBOX = join(process.env.LAB_CACHE ?? join(REPO, '.lab-cache'), 'busybox/bin/busybox');
+const work = mkdtempSync(join(tmpdir(), 'vfs-probe-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, cmd)));
+}
+function hasAwk(): boolean {
+  return onPath('awk');
+}
+/** The probe picks gawk, then busybox awk, then `awk`; under mawk (-W interactive) command lines stop at argv[0]. */
+function probeAwkIsMawk(): boolean {
+  if (onPath('gawk') || onPath('busybox')) return false;
+  return /mawk/.test(spawnSync('awk', ['-W', 'version'], { encoding: 'utf8' }).stdout ?? '');
+}
+
+interface Run {
+  lines: string[];
+  recs: ProbeRecord[];
+  parser: ProbeParser;
+  facts: ProbeFacts;
+  looper: number;
+  threaded: number;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Run the probe for `samples` samples at 0.25 s with a looper and a 3-thread process started after the first. */
+async function runProbe(
+  shell: string[],
+  env: Record<string, string>,
+  samples = 12,
+  during?: (probePid: number) => Promise<void>,
+): Promise<Run> {
+  const probe = spawn(shell[0], [...shell.slice(1), SCRIPT], {
+    env: {
+      ...process.env,
+      VFS_PROBE_OUT: 'stdout',
+      VFS_PROBE_SAMPLES: String(samples),
+      VFS_PROBE_INTERVAL: '0.25',
+      VFS_PROBE_FULL: '5',
+      VFS_PROBE_FUSE: '0',
+      VFS_PROBE_HOTMIN: '5',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  probe.stdout?.on('data', (d: Buffer) => {
+    out += d.toString('utf8');
+  });
+  const exited = new Promise<void>((r) => probe.on('exit', () => r()));
+  const kids: ChildProcess[] = [];
+  try {
+    await sleep(600);
+    const looper = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
+    kids.push(looper);
+    // a multi-threaded process: node itself (libuv and V8 threads)
+    const threaded = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 2500)'], { stdio: 'ignore' });
+    kids.push(threaded);
+    await sleep(700);
+    for (let i = 0; i < 3; i++) spawn('true', { stdio: 'ignore' });
+    await sleep(700);
+    if (during) await during(probe.pid ?? -1);
+    looper.kill('SIGKILL');
+    await Promise.race([exited, sleep(20_000)]);
+    const parser = new ProbeParser();
+    const facts = new ProbeFacts();
+    const lines = out.split('\n').filter(Boolean);
+    const recs: ProbeRecord[] = [];
+    lines.forEach((l, i) => {
+      const r = parser.push(l, i + 1);
+      if (r) {
+        recs.push(r);
+        facts.feed(r);
+      }
+    });
+    return { lines, recs, parser, facts, looper: looper.pid ?? -1, threaded: threaded.pid ?? -1 };
+  } finally {
+    for (const k of kids) k.kill('SIGKILL');
+    probe.kill('SIGKILL');
+  }
+}
+
+function awkPathWithBusybox(): string {
+  const d = join(work, 'bb-awk');
+  if (!existsSync(join(d, 'awk'))) {
+    mkdirSync(d, { recursive: true });
+    symlinkSync(BUSYBOX, join(d, 'awk'));
+  }
+  return `${d}:${process.env.PATH}`;
+}
+
+const CASES: {
+  name: string;
+  shell: string[];
+  env: () => Record<string, string>;
+  mode: string;
+  skip: boolean;
+}[] = [
+  { name: 'dash, awk sampler', shell: ['dash'], env: () => ({}), mode: 'awk', skip: !hasAwk() },
+  { name: 'bash, awk sampler', shell: ['bash'], env: () => ({}), mode: 'awk', skip: !hasAwk() },
+  {
+    name: 'dash, shell sampler',
+    shell: ['dash'],
+    env: () => ({ VFS_PROBE_ENGINE: 'sh' }),
+    mode: 'sh',
+    skip: false,
+  },
+  {
+    name: 'busybox ash + busybox awk',
+    shell: [BUSYBOX, 'sh'],
+    env: () => ({ PATH: awkPathWithBusybox() }),
+    mode: 'awk',
+    skip: !existsSync(BUSYBOX),
+  },
+  {
+    name: 'busybox ash, shell sampler',
+    shell: [BUSYBOX, 'sh'],
+    env: () => ({ VFS_PROBE_ENGINE: 'sh' }),
+    mode: 'sh',
+    skip: !existsSync(BUSYBOX),
+  },
+];
+
+describe('vfs-probe.sh on the host kernel', () => {
+  for (const c of CASES) {
+    it.skipIf(c.skip)(
+      `${c.name}: names the looper, details it, lists threads and exits`,
+      async () => {
+        const r = await runProbe(c.shell, c.env());
+        expect(r.parser.stats.invalid).toBe(0);
+        expect(r.parser.stats.truncated).toBe(0);
+        // every line is a record, every record within the size bound (800 bytes + "vfs-probe: ")
+        expect(r.recs.length).toBe(r.lines.length);
+        for (const l of r.lines) expect(Buffer.byteLength(l)).toBeLessThanOrEqual(800 + 11);
+        const hello = r.recs.find((x) => x.kind === 'hello');
+        expect(hello && hello.kind === 'hello' && hello.mode).toBe(c.mode);
+        const samples = r.recs.filter((x) => x.kind === 'sample');
+        expect(samples.length).toBe(12);
+        expect(samples.map((s) => s.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        expect(r.recs[r.recs.length - 1].kind).toBe('bye');
+        // the looper: named, with its command line, hot with a state and CPU share
+        expect(r.facts.nameAt(r.looper)).toBe('sh');
+        const newRec = r.recs
+          .flatMap((x) => (x.kind === 'new' ? x.tasks : []))
+          .find((t) => t.tid === r.looper);
+        const argv0Only = c.mode === 'awk' && c.shell[0] !== BUSYBOX && probeAwkIsMawk();
+        expect(newRec?.cmdline).toBe(argv0Only ? 'sh' : 'sh -c while :; do :; done');
+        expect(r.facts.cpuShare(r.looper) ?? 0).toBeGreaterThan(0.3);
+        expect(r.facts.hottest(undefined, 1)[0]?.tid).toBe(r.looper);
+        expect(r.facts.describe(r.looper)).toMatch(/^state [RS], \d+% CPU/);
+        // its exit, and the threads of the node process (each named, all with the process's pid)
+        const gone = new Set(r.recs.flatMap((x) => (x.kind === 'gone' ? x.tids : [])));
+        expect(gone.has(r.looper)).toBe(true);
+        const threads = r.recs
+          .flatMap((x) => (x.kind === 'new' ? x.tasks : []))
+          .filter((t) => t.pid === r.threaded && t.tid !== r.threaded);
+        expect(threads.length).toBeGreaterThanOrEqual(2);
+        // the awk sampler reports its exact CPU time; the overhead is computed from it
+        if (c.mode === 'awk') {
+          expect(samples.every((s) => s.kind === 'sample' && typeof s.selfNs === 'number')).toBe(true);
+          expect(r.facts.overhead()?.basis).toBe('ns');
+        }
+      },
+      60_000,
+    );
+  }
+
+  for (const shell of ['dash', 'bash']) {
+    it.skipIf(!hasAwk())(
+      `${shell}: falls back to the shell sampler when the awk sampler dies`,
+      async () => {
+        const r = await runProbe([shell], {}, 14, async (pid) => {
+          // kill the awk child of this probe
+          await new Promise<void>((resolve) => {
+            spawn('pkill', ['-KILL', '-P', String(pid)], { stdio: 'ignore' }).on('exit', () => resolve());
+          });
+        });
+        const hellos = r.recs.filter((x) => x.kind === 'hello');
+        expect(hellos.map((h) => (h.kind === 'hello' ? h.mode : ''))).toEqual(['awk', 'sh']);
+        expect(r.recs.filter((x) => x.kind === 'sample').length).toBeGreaterThanOrEqual(12);
+        expect(r.recs[r.recs.length - 1].kind).toBe('bye');
+      },
+      60_000,
+    );
+  }
+});
