@@ -66,6 +66,41 @@ RUST_LD=$X/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
 RUST_LIB=$X/usr/lib/x86_64-linux-gnu
 RUST_BIN=$X/usr/libexec/virtiofsd
 
+# --- 3b. a guest kernel WITH the fuse tracepoints (fs/fuse/fuse_trace.h, Linux >= 6.16): trixie-backports' cloud
+# kernel (7.3 when written; fuse, virtiofs and the virtio drivers are built in, so it boots the same initramfs without
+# modules). Bookworm's 6.1 has no fuse tracepoints.
+F=$C/fusetrace
+if [ "${LAB_REFRESH:-0}" = 1 ] || [ ! -f "$F/vmlinuz" ]; then
+  FA=$C/bpo-apt; rm -rf "$FA" "$F"
+  mkdir -p "$FA/lists/partial" "$FA/cache/archives/partial" "$FA/dl"
+  echo 'deb http://deb.debian.org/debian trixie-backports main' > "$FA/bpo.list"
+  O2=(-o "Dir::Etc::SourceList=$FA/bpo.list" -o Dir::Etc::SourceParts=/dev/null
+      -o "Dir::State::Lists=$FA/lists" -o "Dir::Cache=$FA/cache")
+  LOGP "trixie-backports: apt-get update (private state in $FA)"
+  apt-get "${O2[@]}" update -qq
+  FKPKG=$(apt-cache "${O2[@]}" depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/{print $2; exit}')
+  [ -n "$FKPKG" ] || { echo "provision: cannot resolve the trixie-backports cloud kernel" >&2; exit 1; }
+  # newer kernel packages split the image: linux-binary-V (vmlinuz, config under /usr/lib/modules/V/), linux-base-V
+  FV=${FKPKG#linux-image-}; FPKGS=("$FKPKG")
+  for extra in "linux-binary-$FV" "linux-base-$FV"; do
+    apt-cache "${O2[@]}" show "$extra" >/dev/null 2>&1 && FPKGS+=("$extra")
+  done
+  LOGP "trixie-backports: apt-get download ${FPKGS[*]}"
+  (cd "$FA/dl" && apt-get "${O2[@]}" download -qq "${FPKGS[@]}" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true)
+  K=$C/fusetrace.tmp; rm -rf "$K"; mkdir -p "$K"
+  for d in "$FA"/dl/*.deb; do dpkg -x "$d" "$K"; done
+  fvz=$(find "$K" -type f \( -name "vmlinuz-$FV" -o -path "*/modules/$FV/vmlinuz" \) | head -n1)
+  fcf=$(find "$K" -type f \( -name "config-$FV" -o -path "*/modules/$FV/config" \) | head -n1)
+  [ -n "$fvz" ] && [ -n "$fcf" ] || { echo "provision: no vmlinuz/config in ${FPKGS[*]}" >&2; exit 1; }
+  for o in CONFIG_FUSE_FS=y CONFIG_VIRTIO_FS=y CONFIG_VIRTIO_PCI=y CONFIG_VIRTIO_CONSOLE=y CONFIG_EVENT_TRACING=y; do
+    grep -qx "$o" "$fcf" || { echo "provision: $FKPKG lacks $o" >&2; exit 1; }
+  done
+  mkdir -p "$F.new/debs"; cp "$fvz" "$F.new/vmlinuz"; echo "$FV" > "$F.new/version"
+  cp "$FA"/dl/*.deb "$F.new/debs/"   # for the record (versions.txt)
+  rm -rf "$K" "$FA"; mv "$F.new" "$F"
+fi
+FT_KV=$(cat "$F/version")
+
 # --- 4. unpack kernel and busybox -------------------------------------------------------------
 MODS="drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_pci_legacy_dev.ko
 drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci.ko drivers/char/virtio_console.ko
@@ -101,6 +136,14 @@ if [ ! -s "$INITRD" ] || [ "$(cat "$C/initramfs.key" 2>/dev/null)" != "$key" ]; 
   mknod -m 666 "$R/dev/null" c 1 3 2>/dev/null || true
   (cd "$R" && find . | "$BB" cpio -o -H newc 2>/dev/null | gzip -1) > "$INITRD.tmp"
   mv "$INITRD.tmp" "$INITRD"; echo "$key" > "$C/initramfs.key"
+  rm -f "$C/initramfs-fusetrace.cpio.gz"
+fi
+FT_INITRD=$C/initramfs-fusetrace.cpio.gz
+if [ ! -s "$FT_INITRD" ]; then   # the same root without modules (the fusetrace kernel has the drivers built in)
+  LOGP "build initramfs for the fusetrace kernel"
+  R2=$C/initramfs-ft-root; rm -rf "$R2"; cp -a "$C/initramfs-root" "$R2"; rm -f "$R2"/lib/modules/*.ko
+  (cd "$R2" && find . | "$BB" cpio -o -H newc 2>/dev/null | gzip -1) > "$FT_INITRD.tmp"
+  mv "$FT_INITRD.tmp" "$FT_INITRD"; rm -rf "$R2"
 fi
 
 # --- 6. record --------------------------------------------------------------------------------
@@ -113,6 +156,9 @@ cat > "$C/env.sh" <<ENV
 LAB_VMLINUZ='$VMLINUZ'
 LAB_INITRD='$INITRD'
 LAB_KV='$KV'
+LAB_FT_VMLINUZ='$F/vmlinuz'
+LAB_FT_INITRD='$FT_INITRD'
+LAB_FT_KV='$FT_KV'
 LAB_RUST_LD='$RUST_LD'
 LAB_RUST_LIB='$RUST_LIB'
 LAB_RUST_BIN='$RUST_BIN'
@@ -127,6 +173,7 @@ ENV
   echo "C daemon:     /usr/lib/qemu/virtiofsd ($C_V)"
   echo "Rust daemon:  $RUST_BIN ($R_V) via $RUST_LD"
   echo "kernel:       $VMLINUZ ($KV)"
+  echo "fuse tracing: $F/vmlinuz ($FT_KV, for lab/run-vm.sh --kernel fusetrace)"
   echo "initramfs:    $INITRD ($(stat -c %s "$INITRD") bytes)"
-  echo "debs:"; for d in "$DEBS"/*.deb "$A"/dl/*.deb; do echo "  $(debver "$d")"; done
+  echo "debs:"; for d in "$DEBS"/*.deb "$A"/dl/*.deb "$F"/debs/*.deb; do echo "  $(debver "$d")"; done
 } | tee "$C/versions.txt"

@@ -3,6 +3,7 @@
 #
 #   lab/run-vm.sh --daemon rust|c --cache never|metadata|auto|always|none --workload W \
 #                 --secs N --timeout T --out DIR [--stall-after S] [--mem 256M] [--files N] [--karg X]...
+#                 [--kernel default|fusetrace]
 #
 # Workloads: walk livelock loop3 enoent unpack silentloop idle (run in the guest, see lab/guest/init), and two
 # host-side scenarios: hang (livelock for 1000 s, ended by --timeout) and stall (livelock; virtiofsd
@@ -14,8 +15,8 @@ set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${LAB_CACHE:-$REPO/.lab-cache}
-DAEMON=rust CACHEMODE=never WORKLOAD=walk SECS=3 TIMEOUT=60 OUT= STALL_AFTER=5 MEM=256M FILES=2000 KARGS=
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+DAEMON=rust CACHEMODE=never WORKLOAD=walk SECS=3 TIMEOUT=60 OUT= STALL_AFTER=5 MEM=256M FILES=2000 KARGS= KERNEL=default
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --daemon) DAEMON=$2; shift 2 ;;
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
     --mem) MEM=$2; shift 2 ;;
     --files) FILES=$2; shift 2 ;;
     --karg) KARGS="${KARGS:+$KARGS }$2"; shift 2 ;;
+    --kernel) KERNEL=$2; shift 2 ;;
     -h|--help) usage ;;
     *) echo "run-vm: unknown argument $1" >&2; usage ;;
   esac
@@ -37,6 +39,13 @@ done
 # shellcheck source=/dev/null
 . "$CACHE/env.sh"
 
+# the guest kernel: bookworm's 6.1 (default) or trixie-backports' (fuse tracepoints; drivers built in)
+case "$KERNEL" in
+  default) ;;
+  fusetrace) [ -n "${LAB_FT_VMLINUZ:-}" ] && [ -f "$LAB_FT_VMLINUZ" ] || { echo "run-vm: no fusetrace kernel, run lab/provision.sh" >&2; exit 2; }
+    LAB_VMLINUZ=$LAB_FT_VMLINUZ LAB_INITRD=$LAB_FT_INITRD LAB_KV=$LAB_FT_KV ;;
+  *) echo "run-vm: unknown --kernel $KERNEL" >&2; exit 2 ;;
+esac
 case "$WORKLOAD" in
   walk|livelock|loop3|enoent|unpack|silentloop|idle) GW=$WORKLOAD GSECS=$SECS ;;
   hang|stall) GW=livelock GSECS=1000 ;;

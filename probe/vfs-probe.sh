@@ -164,7 +164,7 @@ list_end() {
 }
 
 # ---- fuse tracepoints ------------------------------------------------------------------------
-TR= FUSE=absent
+TR= FUSE=absent TCLK_OLD= TCLK=
 fuse_setup() {
   [ "$FUSE_WANT" = 1 ] || { FUSE=disabled; return; }
   for d in /sys/kernel/tracing /sys/kernel/debug/tracing; do
@@ -175,7 +175,14 @@ fuse_setup() {
   done
   [ -n "$TR" ] || { FUSE=notracefs; return; }
   [ -d "$TR/events/fuse/fuse_request_send" ] || { FUSE=absent; return; }
-  { echo 64 >"$TR/buffer_size_kb"; echo >"$TR/trace"; echo 1 >"$TR/events/fuse/fuse_request_send/enable"; } 2>/dev/null \
+  # the trace clock: `boot` is CLOCK_BOOTTIME, the clock of /proc/uptime, so trace stamps and "up" agree exactly
+  TCLK_OLD=
+  if read -r _tc 2>/dev/null <"$TR/trace_clock"; then
+    TCLK_OLD=${_tc#*[}; TCLK_OLD=${TCLK_OLD%%]*}
+    case " $_tc " in *" boot "* | *"[boot]"*) echo boot >"$TR/trace_clock" 2>/dev/null ;; esac
+    read -r _tc 2>/dev/null <"$TR/trace_clock" && { TCLK=${_tc#*[}; TCLK=${TCLK%%]*}; }
+  fi
+  { echo 256 >"$TR/buffer_size_kb"; echo >"$TR/trace"; echo 1 >"$TR/events/fuse/fuse_request_send/enable"; } 2>/dev/null \
     && FUSE=on || FUSE=noperm
 }
 fuse_forward() { # up to FUSE_MAX newest fuse_request_send lines since the last sample, then clear the buffer
@@ -644,14 +651,20 @@ function hot(t, p, st, d,   dir, w, sc, k, stk, l, a, fn) {
   close(dir "/stack")
   emit("hot", ",\"tid\":" t ",\"pid\":" p ",\"st\":\"" st "\",\"cpu\":" d ",\"comm\":\"" jesc(N[t]) "\",\"wchan\":\"" jesc(w, 64) "\",\"sc\":\"" jesc(sc, 200) "\",\"stack\":\"" jesc(stk, 360) "\"")
 }
-function fuse_forward(   f, l, n, i, k) {
+function fuse_forward(   f, l, n, i, k, last) { # FUSE_MAX lines spread evenly over the sample (first to last): as
+  # clock anchors they then straddle the whole-second stamps of the host, which narrows the guest-host offset
   f = TR "/trace"; n = 0
-  while ((getline l < f) > 0) if (index(l, "fuse_request_send")) { n++; FL[n % FUSE_MAX] = l }
+  while ((getline l < f) > 0) if (index(l, "fuse_request_send") && n < 8192) FL[++n] = l
   close(f)
   printf "" > f; close(f) # O_TRUNC clears the trace buffer
   if (n == 0) return
-  k = n > FUSE_MAX ? n - FUSE_MAX + 1 : 1
-  for (i = k; i <= n; i++) ladd("fuse", "l", "\"" jesc(FL[i % FUSE_MAX], 300) "\"")
+  last = 0
+  for (k = 0; k < FUSE_MAX; k++) {
+    i = FUSE_MAX > 1 ? 1 + int((n - 1) * k / (FUSE_MAX - 1) + 0.5) : n
+    if (i <= last) continue
+    last = i
+    ladd("fuse", "l", "\"" jesc(FL[i], 300) "\"")
+  }
   lend("fuse", "l")
 }
 function sample(epoch,   y, nsd, la, f, rn, ntot, last, need, p, st, busy, q, i, j, x, a, b, sd, sdd, hdr, top, n, rest, h) {
@@ -946,7 +959,12 @@ fi
 
 # ---- main ---------------------------------------------------------------------------------------
 # On exit, leave the kernel's tracing as we found it: the fuse tracepoint is switched off again.
-fuse_off() { [ "$FUSE" = on ] && echo 0 >"$TR/events/fuse/fuse_request_send/enable" 2>/dev/null; return 0; }
+fuse_off() {
+  [ "$FUSE" = on ] || return 0
+  echo 0 >"$TR/events/fuse/fuse_request_send/enable" 2>/dev/null
+  [ -n "$TCLK_OLD" ] && [ "$TCLK_OLD" != boot ] && echo "$TCLK_OLD" >"$TR/trace_clock" 2>/dev/null
+  return 0
+}
 trap 'now; T=$((TRT + (UCS - TRU) / 100)); emit bye ",\"why\":\"signal\""; flush_async; awk_stop; fuse_off; exit 0' TERM INT HUP
 fuse_setup
 wait_setup
@@ -961,7 +979,7 @@ if [ "${VFS_PROBE_ENGINE:-auto}" != sh ] && [ $SINK_LOG = 0 ] && command -v awk 
   awk_start && MODE=awk
 fi
 [ -n "$WAITFIFO" ] && rm -f "$WAITFIFO"
-emit hello ",\"v\":$PROBE_VERSION,\"pid\":$SELF,\"iv\":$IVCS,\"hz\":100,\"out\":\"$SINKS\",\"port\":\"$PORTDEV\",\"fuse\":\"$FUSE\",\"wait\":\"$([ $WAITFD = 1 ] && echo read || echo sleep)\",\"kernel\":\"$_kv\",\"top\":$TOPN,\"full\":$FULLN,\"maxrec\":$MAXREC,\"mode\":\"$MODE\""
+emit hello ",\"v\":$PROBE_VERSION,\"pid\":$SELF,\"iv\":$IVCS,\"hz\":100,\"out\":\"$SINKS\",\"port\":\"$PORTDEV\",\"fuse\":\"$FUSE\",\"wait\":\"$([ $WAITFD = 1 ] && echo read || echo sleep)\",\"kernel\":\"$_kv\",\"top\":$TOPN,\"full\":$FULLN,\"maxrec\":$MAXREC,\"mode\":\"$MODE\",\"tclock\":\"$TCLK\""
 flush_async
 if [ $MODE = awk ]; then
   if awk_loop; then

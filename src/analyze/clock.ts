@@ -16,7 +16,7 @@
 
 import type { GuestLine } from '../parse/guest-events.js';
 
-export type ClockMethod = 'manual' | 'host-stamped' | 'journal' | 'anchors';
+export type ClockMethod = 'manual' | 'fuse-unique' | 'host-stamped' | 'journal' | 'anchors';
 
 export interface ClockEstimate {
   /** hostMs = uptimeS * 1000 + offsetMs. */
@@ -241,12 +241,16 @@ export function fuseInitAnchor(
   };
 }
 
-/** Pick the best available estimate: manual, host-stamped, journal, anchors. */
+/**
+ * Pick the best available estimate: manual, the FUSE unique join (the same requests seen by both clocks), host-stamped,
+ * journal, anchors.
+ */
 export function chooseClock(c: {
   manual?: ClockEstimate;
+  fuseUnique?: ClockEstimate;
   hostStamped?: ClockEstimate;
   journal?: ClockEstimate;
   anchors?: ClockEstimate;
 }): ClockEstimate | undefined {
-  return c.manual ?? c.hostStamped ?? c.journal ?? c.anchors;
+  return c.manual ?? c.fuseUnique ?? c.hostStamped ?? c.journal ?? c.anchors;
 }

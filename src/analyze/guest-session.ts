@@ -19,6 +19,7 @@ import {
 import { PidNames } from './pid-names.js';
 import { ProbeFacts, type ProbeOverhead } from './probe-facts.js';
 import { ProgressClock as Clock, type ProgressClock, type ProgressPoint } from './progress.js';
+import { joinUniques, type UniqueHit, type UniqueJoin } from './unique-join.js';
 
 export interface GuestSessionOptions {
   /** Milestones kept for timelines and reports (the newest win once full). */
@@ -61,6 +62,8 @@ export interface GuestResult {
     truncated: number;
     fuseTracepoints: string | null;
     overhead: ProbeOverhead | null;
+    /** The join of the probe's fuse_request_send lines with virtiofsd's log by FUSE unique (tracepoints on). */
+    fuseJoin: Omit<UniqueJoin, 'anchors'> | null;
   } | null;
   clock: ClockEstimate | null;
   /** Latest known name per PID (thread ids of virtiofsd's `pid=` that are not journal PIDs stay unnamed). */
@@ -88,6 +91,7 @@ export class GuestSession {
   private readonly max: number;
   readonly inputs: GuestInputSummary[] = [];
   readonly probe = new ProbeFacts();
+  private fuseJoin: UniqueJoin | undefined;
   readonly probeParser = new ProbeParser();
 
   constructor(opts: GuestSessionOptions = {}) {
@@ -139,8 +143,33 @@ export class GuestSession {
   }
 
   /** Best clock estimate: manual override, host-stamped lines, journal realtime/monotonic, then FUSE INIT anchor. */
+  /** Uniques of the probe's fuse_request_send lines: what to look for in virtiofsd's log. */
+  fuseUniques(): Set<number> {
+    return this.probe.fuseUniques();
+  }
+
+  /** Join the probe's fuse sends with virtiofsd's requests (from a UniqueWatch over the log). */
+  joinFuse(hits: ReadonlyMap<number, UniqueHit>, hostResolutionMs: number): UniqueJoin {
+    this.fuseJoin = joinUniques(this.probe.fuseSendsFirst(), hits, {
+      hostResolutionMs,
+      traceClock: this.probe.traceClock,
+    });
+    return this.fuseJoin;
+  }
+
   clock(host: HostClockFacts | null, manualOffsetMs?: number): ClockEstimate | undefined {
     const manual = manualOffsetMs === undefined ? undefined : manualClock(manualOffsetMs);
+    let fuseUnique: ClockEstimate | undefined;
+    const j = this.fuseJoin;
+    if (j && j.anchors.length > 0) {
+      const e = estimateFromAnchors(j.anchors);
+      if (e)
+        fuseUnique = {
+          ...e,
+          method: 'fuse-unique',
+          detail: `${j.matched} requests joined by FUSE unique${e.detail?.includes('inconsistent') ? ', inconsistent' : ''}`,
+        };
+    }
     let anchors: ClockEstimate | undefined;
     const window = guestMountWindow(this.anchors);
     if (host?.initTs !== null && host?.initTs !== undefined && window) {
@@ -149,6 +178,7 @@ export class GuestSession {
     }
     return chooseClock({
       manual,
+      fuseUnique,
       hostStamped: this.stampedSampler.estimate(),
       journal: this.journalSampler.estimate({ extraUncertaintyMs: 1000 }),
       anchors,
@@ -223,6 +253,15 @@ export class GuestSession {
               truncated: ps.truncated,
               fuseTracepoints: this.probe.fuseStatus ?? null,
               overhead: this.probe.overhead() ?? null,
+              fuseJoin: this.fuseJoin
+                ? {
+                    guestSends: this.fuseJoin.guestSends,
+                    matched: this.fuseJoin.matched,
+                    opcodeMismatch: this.fuseJoin.opcodeMismatch,
+                    samePid: this.fuseJoin.samePid,
+                    pidRemap: this.fuseJoin.pidRemap,
+                  }
+                : null,
             }
           : null,
       clock: clock ?? null,

@@ -257,6 +257,8 @@ export class ProbeFacts {
   private lastSample?: ProbeSampleFacts;
   /** Status of the fuse tracepoints as reported by the probe (`on`, `absent`, ...); undefined before `hello`. */
   fuseStatus?: string;
+  /** Trace clock of the fuse lines (`boot` agrees with uptime; others may be off by a fraction of a second). */
+  traceClock?: string;
   kernel?: string;
   intervalCs?: number;
   records = 0;
@@ -284,6 +286,7 @@ export class ProbeFacts {
       case 'hello':
         this.probePid = rec.pid;
         this.fuseStatus = rec.fuse;
+        this.traceClock = rec.traceClock;
         this.kernel = rec.kernel;
         this.intervalCs = rec.intervalCs;
         break;
@@ -572,6 +575,16 @@ export class ProbeFacts {
   fuseSender(unique: number): FuseSend | undefined {
     const l = this.fuseByUnique.get(unique);
     return l?.[l.length - 1];
+  }
+
+  /** The first captured send of every unique (for the join with virtiofsd's log). */
+  *fuseSendsFirst(): Iterable<FuseSend> {
+    for (const l of this.fuseByUnique.values()) if (l.length > 0) yield l[0];
+  }
+
+  /** The uniques seen in fuse_request_send lines. */
+  fuseUniques(): Set<number> {
+    return new Set(this.fuseByUnique.keys());
   }
 
   /** Number of FUSE sends captured from tracepoints. */

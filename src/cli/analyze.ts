@@ -3,6 +3,7 @@
 import type { Argv } from 'yargs';
 import { type Correlation, correlate } from '../analyze/correlate.js';
 import type { GuestResult } from '../analyze/guest-session.js';
+import { UniqueWatch } from '../analyze/unique-join.js';
 import { hostClockFacts, type InputAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { ExitCode, UsageError, type VfsError } from '../errors.js';
 import { analyzeInput } from '../io/analyze-input.js';
@@ -204,10 +205,14 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   const correlations: (Correlation | null)[] = [];
   const verdicts: (Verdict | null)[] = [];
   let guest: GuestResult | null = null;
+  // the guest probe's fuse_request_send lines (kernels with fuse tracepoints): find the same uniques in the log
+  const wanted = guestRead?.session.fuseUniques();
   for (const log of logs) {
+    const watch = wanted && wanted.size > 0 ? new UniqueWatch(wanted) : undefined;
     const outcome = await analyzeInput(
       log,
       {
+        extraSink: watch,
         format: args.format,
         top: Math.max(args.top, 15),
         recent: Math.max(args.recent, 1),
@@ -231,6 +236,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
     analyses.push(a);
     if (guestRead) {
       const session = guestRead.session;
+      if (watch) session.joinFuse(watch.hits, hostClockFacts(a).resolutionMs);
       const clock = session.clock(hostClockFacts(a), manualOffset);
       const g = session.result(clock);
       guest ??= g;

@@ -10,6 +10,7 @@ import {
   VirtiofsdAnalysis,
 } from '../analyze/virtiofsd-analysis.js';
 import { UnusableInputError, type VfsError } from '../errors.js';
+import { TeeSink } from '../parse/virtiofsd.js';
 import { VerdictEngine, type VerdictEngineOptions } from '../verdict/engine.js';
 import { isStdin, openByteSource } from './byte-source.js';
 import { analyzeParallel, PARALLEL_MIN_BYTES, threadCount } from './parallel.js';
@@ -39,8 +40,10 @@ export async function analyzeInput(
   onProgress?: ProgressFn,
 ): Promise<InputOutcome> {
   const engine = opts.verdict ? new VerdictEngine(opts.verdict) : undefined;
-  if (engine) opts = { ...opts, extraSink: engine };
-  const parallel = engine ? null : await tryParallel(path, opts, onProgress);
+  // one sequential pass feeds the reducer, the verdict engine and any extra sink (e.g. the FUSE unique watch)
+  const extra = opts.extraSink;
+  if (engine) opts = { ...opts, extraSink: extra ? new TeeSink(engine, extra) : engine };
+  const parallel = engine || extra ? null : await tryParallel(path, opts, onProgress);
   if (parallel !== null) {
     const result = parallel.result();
     return { file: path, analysis: result, error: unusable(result) };

@@ -77,6 +77,8 @@ export interface ProbeHello extends ProbeBase {
   kernel: string;
   /** Sampler: `awk` (one persistent awk process, no fork per sample) or `sh` (the shell sampler). */
   mode?: string;
+  /** Trace clock of the fuse tracepoint lines (`boot` = the clock of /proc/uptime), when they are on. */
+  traceClock?: string;
 }
 
 export interface ProbeSample extends ProbeBase {
@@ -217,6 +219,7 @@ function toRecord(o: Obj): ProbeRecord {
         wait: str(o.wait),
         kernel: str(o.kernel),
         ...(typeof o.mode === 'string' ? { mode: o.mode } : {}),
+        ...(typeof o.tclock === 'string' && o.tclock !== '' ? { traceClock: o.tclock } : {}),
       };
     case 's': {
       const s: ProbeSample = {

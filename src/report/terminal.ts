@@ -376,10 +376,16 @@ function guestSection(g: GuestResult, cor: Correlation, o: TerminalOptions): str
   }
   if (g.probe) {
     const ov = g.probe.overhead;
+    const fj = g.probe.fuseJoin;
+    const join =
+      fj && fj.guestSends > 0
+        ? `; ${int(fj.matched)} of ${int(fj.guestSends)} traced guest requests found in the log by FUSE unique` +
+          (fj.matched > 0 ? ` (${pct(fj.samePid / fj.matched, 0)} under the sending task's PID)` : '')
+        : '';
     out.push(
       ...field(
         'Probe',
-        `${int(g.probe.records)} records${g.probe.truncated ? `, ${g.probe.truncated} truncated` : ''}; fuse tracepoints ${g.probe.fuseTracepoints ?? 'unknown'}${ov ? `; its own CPU ${pct(ov.share, 2)} of the guest's time (${ov.msPerSample.toFixed(1)} ms per sample${ov.basis === 'ticks' ? ', from 1/100 s ticks' : ''})` : ''}`,
+        `${int(g.probe.records)} records${g.probe.truncated ? `, ${g.probe.truncated} truncated` : ''}; fuse tracepoints ${g.probe.fuseTracepoints ?? 'unknown'}${join}${ov ? `; its own CPU ${pct(ov.share, 2)} of the guest's time (${ov.msPerSample.toFixed(1)} ms per sample${ov.basis === 'ticks' ? ', from 1/100 s ticks' : ''})` : ''}`,
         o,
       ),
     );

@@ -29,10 +29,16 @@ interface LabRun {
   wallS: number;
 }
 
-async function runLab(name: string, workload: string, probe: boolean, secs = SECS): Promise<LabRun> {
+async function runLab(
+  name: string,
+  workload: string,
+  probe: boolean,
+  secs = SECS,
+  kernel: 'default' | 'fusetrace' = 'default',
+): Promise<LabRun> {
   const dir = join(work, name);
   const args = ['--daemon', 'rust', '--cache', 'never', '--workload', workload, '--secs', String(secs)];
-  args.push('--timeout', '150', '--out', dir);
+  args.push('--timeout', '150', '--out', dir, '--kernel', kernel);
   if (probe) args.push('--karg', 'lab.probe=1');
   const r = await execa(join(REPO, 'lab/run-vm.sh'), args, { reject: false, env: { LAB_CACHE: CACHE } });
   if (r.exitCode !== 0)
@@ -183,6 +189,40 @@ describe.skipIf(!ready)('guest probe in the lab (QEMU TCG)', () => {
     expect(o?.samples ?? 0).toBeGreaterThanOrEqual(25);
     // measured 0.4-0.5 % (3-5 ms per sample; a full sample every 60 s ~30 ms)
     expect(o?.share ?? 1).toBeLessThan(0.01);
+  }, 180_000);
+
+  it('joins guest and host by FUSE unique on a kernel with the fuse tracepoints', async () => {
+    const run = await runLab('fusetrace', 'silentloop', true, 5, 'fusetrace');
+    const r = await execa(process.execPath, [
+      join(REPO, 'bin/vfs-analyze.js'),
+      '--json',
+      '--run-dir',
+      run.dir,
+    ]);
+    const doc = JSON.parse(r.stdout);
+    const j = doc.guest.probe.fuseJoin;
+    const stamped = await execa(process.execPath, [
+      join(REPO, 'bin/vfs-analyze.js'),
+      '--json',
+      join(run.dir, 'virtiofsd.log'),
+      '--console',
+      join(run.dir, 'console.host-stamped.log'),
+    ]);
+    const sc = JSON.parse(stamped.stdout).guest.clock;
+    console.log(
+      `[probe e2e] fuse tracepoints ${doc.guest.probe.fuseTracepoints}: ${j?.matched} of ${j?.guestSends} traced requests ` +
+        `found by unique, ${j?.samePid} under the sender's pid; clock ${doc.guest.clock.method} ±${doc.guest.clock.uncertaintyMs.toFixed(0)} ms, ` +
+        `${(doc.guest.clock.offsetMs - sc.offsetMs).toFixed(0)} ms from the host-stamped console (±${sc.uncertaintyMs.toFixed(0)} ms)`,
+    );
+    expect(doc.guest.probe.fuseTracepoints).toBe('on');
+    expect(j.guestSends).toBeGreaterThanOrEqual(32);
+    expect(j.matched).toBe(j.guestSends);
+    expect(j.samePid).toBe(j.matched);
+    expect(doc.guest.clock.method).toBe('fuse-unique');
+    expect(Math.abs(doc.guest.clock.offsetMs - sc.offsetMs)).toBeLessThan(
+      doc.guest.clock.uncertaintyMs + sc.uncertaintyMs,
+    );
+    expect(doc.inputs[0].verdict.title).toMatch(/pid \d+ \(fs-hammer\)/);
   }, 180_000);
 
   it('compares a run without the probe and prints the overhead', async () => {
