@@ -823,15 +823,17 @@ awk_loop() { # returns 0 after VFS_PROBE_SAMPLES samples, 1 when the awk sampler
   # per sample (busybox ash, bash): one "t" line to the sampler and the pause (read -t on fd 3), a handful of shell
   # commands (every wakeup is expensive under emulation). The sampler writes on fd 3 only to ask for the task list.
   # Without read -t (dash) every sample is answered ("d", or "l" first) and the pause is sleep(1).
-  _nf=$FULLN; [ "$_nf" -gt 0 ] || _nf=30 # every _nf samples: is the sampler alive; the realtime clock (full samples)
-  _next=$_nf
+  # every 5th sample (every one if VFS_PROBE_FULL is not a multiple of 5): is the sampler alive; on full samples
+  # also the realtime clock
+  _step=5; [ $((FULLN % 5)) -eq 0 ] || _step=1
+  _next=$_step
   _ivs="$((IVCS / 100)).$((IVCS % 100 / 10))$((IVCS % 10))"
   while :; do
     SEQ=$((SEQ + 1)) _e=
     if [ $SEQ = $_next ]; then
-      _next=$((_next + _nf))
+      _next=$((_next + _step))
       kill -0 "$AWP" 2>/dev/null || return 1
-      if [ "$FULLN" -gt 0 ]; then
+      if [ "$FULLN" -gt 0 ] && [ $((SEQ % FULLN)) -eq 0 ]; then
         _e=$(date +%s); case $_e in '' | *[!0-9]*) _e= ;; esac
         [ -n "$_e" ] && { now; TRT=$_e; TRU=$UCS; }
       fi
