@@ -167,7 +167,9 @@ describe('vfs-probe.sh on the host kernel', () => {
         const argv0Only = c.mode === 'awk' && c.shell[0] !== BUSYBOX && probeAwkIsMawk();
         expect(newRec?.cmdline).toBe(argv0Only ? 'sh' : 'sh -c while :; do :; done');
         expect(r.facts.cpuShare(r.looper) ?? 0).toBeGreaterThan(0.3);
-        expect(r.facts.hottest(undefined, 1)[0]?.tid).toBe(r.looper);
+        // detailed as a hot task (the host runs other work too, so it need not be the very hottest)
+        expect(r.recs.some((x) => x.kind === 'hot' && x.tid === r.looper)).toBe(true);
+        expect(r.facts.hottest(undefined, 5).map((h) => h.tid)).toContain(r.looper);
         expect(r.facts.describe(r.looper)).toMatch(/^state [RS], \d+% CPU/);
         // its exit, and the threads of the node process (each named, all with the process's pid)
         const gone = new Set(r.recs.flatMap((x) => (x.kind === 'gone' ? x.tids : [])));
