@@ -81,7 +81,7 @@ export function analyzeOptions<T>(y: Argv<T>) {
     .option('run-dir', {
       type: 'string',
       describe:
-        'a run folder: picks up virtiofsd.log[.gz], console.txt, journal.json, journal-initrd.json, *.host-stamped.log',
+        'a run folder: picks up virtiofsd.log[.gz], console.txt, journal.json, journal-initrd.json, *.host-stamped.log, probe.txt',
     })
     .option('guest-offset', {
       type: 'string',

@@ -168,6 +168,14 @@ describe('findRunDirInputs', () => {
     });
   });
 
+  it("finds the probe's port log (probe.txt) of a lab run", async () => {
+    const d = 'fixtures/probe/rust-1.13.2-silentloop-4s-fusetrace';
+    const r = await findRunDirInputs(d);
+    expect(r.probeLog).toBe(join(d, 'probe.txt'));
+    expect(r.virtiofsdLog).toBe(join(d, 'virtiofsd.log.gz'));
+    expect(r.others).toEqual(['summary.txt', 'truth.json']);
+  });
+
   it('prefers plain files over .gz and finds journal-initrd.json', async () => {
     const d = join(tmp, 'run');
     mkdirSync(d);
