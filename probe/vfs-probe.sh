@@ -27,6 +27,7 @@
 #   VFS_PROBE_FUSE_MAX  fuse tracepoint lines forwarded per sample (default 16)
 #   VFS_PROBE_KMSG_LEVEL  syslog level of the kmsg records (default 4, on the console; 7 keeps them off the console)
 #   VFS_PROBE_ENGINE    auto (default: the awk sampler when awk exists and no sink is `logger`) or sh
+#   VFS_PROBE_AWK       the awk to run (default: gawk, else busybox awk, else awk)
 #   VFS_PROBE_MAXREC    max bytes of one JSON record (default 800; kmsg takes < 1 KiB per record)
 #   VFS_PROBE_SAMPLES   stop after N samples (default 0 = run forever)
 #   VFS_PROBE_PROF      1 = a "prof" record per sample: the probe's CPU ticks per phase (overhead analysis)
@@ -780,7 +781,9 @@ awk_start() { # -> AWP, fd 4 (sample requests to awk); its requests/replies come
   # which awk: gawk or busybox awk when present; mawk fills its whole input buffer before it hands a line over unless
   # -W interactive, and then reads files only up to their first NUL (command lines are cut at the first argument)
   _aw=awk _ao=
-  if command -v gawk >/dev/null 2>&1; then _aw=gawk
+  if [ -n "${VFS_PROBE_AWK:-}" ]; then _aw=$VFS_PROBE_AWK # e.g. "busybox awk", /usr/bin/mawk (tests)
+    case $($_aw -W version 2>&1 </dev/null) in *mawk*) _ao='-W interactive' ;; esac
+  elif command -v gawk >/dev/null 2>&1; then _aw=gawk
   elif command -v busybox >/dev/null 2>&1 && busybox awk 'BEGIN { exit 0 }' </dev/null >/dev/null 2>&1; then _aw='busybox awk'
   else case $(awk -W version 2>&1 </dev/null) in *mawk*) _ao='-W interactive' ;; esac; fi
   # shellcheck disable=SC2086

@@ -107,8 +107,8 @@ const NATIVE: { name: string; shell: string[]; env: () => Record<string, string>
     env: () => ({ PATH: busyboxAwkPath() }),
     engine: 'awk',
   },
-  { name: 'dash + mawk', shell: ['dash'], env: () => ({}), engine: 'awk' },
-  { name: 'bash + mawk', shell: ['bash'], env: () => ({}), engine: 'awk' },
+  { name: 'dash + mawk', shell: ['dash'], env: () => ({ VFS_PROBE_AWK: '/usr/bin/mawk' }), engine: 'awk' },
+  { name: 'bash + mawk', shell: ['bash'], env: () => ({ VFS_PROBE_AWK: '/usr/bin/mawk' }), engine: 'awk' },
   {
     name: 'busybox ash, shell sampler',
     shell: [BUSYBOX, 'sh'],
