@@ -570,6 +570,7 @@ function gone_proc(p,   n, tl, i) {
   n = split(TL[p], tl, " ")
   for (i = 1; i <= n; i++) if (tl[i] in TP) gone(tl[i])
   if (p in KTH) NK--
+  delete KHOT[p]; delete KT[p]
   delete TL[p]; delete LN[p]; delete RD[p]; delete KTH[p]; delete UP[p]; delete HELP[p]; delete HC[p]
 }
 function forget(t) { if (t in TP) NTP--; delete TP[t]; delete S[t]; delete C[t]; delete CU[t]; delete N[t] }
@@ -606,7 +607,10 @@ function proc(p,   l, j, cm, a, nt, q, t, tl, i, x) {
   l = rd("/proc/" p "/stat")
   if (l == "") { gone_proc(p); return 0 }
   NP++
-  if (l == LN[p] && !FULL && l !~ /\) [RD] /) return 1 # did not run since the last sample
+  if (l == LN[p] && !FULL && l !~ /\) [RD] /) { # did not run since the last sample
+    if (p in KTH) { KRN++; delete KHOT[p] }
+    return 1
+  }
   LN[p] = l
   j = lastparen(l); cm = substr(l, index(l, "(") + 1, j - index(l, "(") - 1)
   split(substr(l, j + 2), a, " ")
@@ -615,6 +619,11 @@ function proc(p,   l, j, cm, a, nt, q, t, tl, i, x) {
   }
   if (p == SHP) SHT = a[12] + a[13] + a[14] + a[15] # the shell and its reaped children (date)
   if ((a[2] == 2 || p == 2) && !(p in KTH)) { KTH[p] = 1; NK++; delete UP[p] }
+  if (p in KTH) { # remember the kernel threads that ran: they are read first when busy time is unexplained
+    KRN++; x = a[12] + a[13]
+    if (x > KT[p] + 0) KHOT[p] = 1; else delete KHOT[p]
+    KT[p] = x
+  }
   if (a[18] > 1) {
     nt = split(TL[p], tl, " ")
     for (i = 1; i <= nt; i++) thr(p, tl[i])
@@ -675,7 +684,7 @@ function sample(epoch,   y, nsd, la, f, rn, ntot, last, need, p, st, busy, q, i,
   T = TRT + int((SUCS - TRU) / 100)
   DT = SUCS - PREVCS; PREVCS = SUCS
   FULL = (SEQ == 1 || (FULLN > 0 && SEQ % FULLN == 0))
-  NRUN = 0; ND = 0; NNEW = 0; NALL = 0; TOPN_ = 0; NP = 0; EXPL = 0
+  NRUN = 0; ND = 0; NNEW = 0; NALL = 0; TOPN_ = 0; NP = 0; EXPL = 0; KRN = 0
   H1 = H2 = H3 = ""; H1D = H2D = H3D = 0
   prof("wait"); prof("null")
   # new tasks: the PIDs handed out since the last sample; a full task list (globbed by the shell) on full samples,
@@ -700,9 +709,14 @@ function sample(epoch,   y, nsd, la, f, rn, ntot, last, need, p, st, busy, q, i,
   for (p in UP) proc(p)
   # kernel threads: on full samples, or when the busy time in /proc/stat is not explained by the processes read
   st = rd("/proc/stat"); split(st, a, " "); busy = a[2] + a[3] + a[4]
-  if (FULL || busy - BUSYP - EXPL > (DT / 20 > 2 ? DT / 20 : 2)) {
-    for (p in KTH) proc(p)
-  } else NP += NK
+  # (the ones that ran last time first, all of them only if that does not explain it)
+  x = DT / 20 > 2 ? DT / 20 : 2
+  if (FULL) for (p in KTH) proc(p)
+  else if (busy - BUSYP - EXPL > x) {
+    for (p in KHOT) proc(p)
+    if (busy - BUSYP - EXPL > x) for (p in KTH) proc(p)
+  }
+  NP += NK - KRN
   BUSYP = busy
   prof("read")
   # new tasks: [tid,pid,ppid,start,"comm","cmdline"]
