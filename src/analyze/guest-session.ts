@@ -142,7 +142,6 @@ export class GuestSession {
     return v;
   }
 
-  /** Best clock estimate: manual override, host-stamped lines, journal realtime/monotonic, then FUSE INIT anchor. */
   /** Uniques of the probe's fuse_request_send lines: what to look for in virtiofsd's log. */
   fuseUniques(): Set<number> {
     return this.probe.fuseUniques();
@@ -157,18 +156,28 @@ export class GuestSession {
     return this.fuseJoin;
   }
 
+  /**
+   * Best clock estimate: manual override, the FUSE unique join (the same requests on both clocks), host-stamped lines,
+   * journal realtime/monotonic, then the FUSE INIT anchor. A unique join whose anchors disagree (no common offset)
+   * ranks with the INIT anchor instead, the tighter of the two winning.
+   */
   clock(host: HostClockFacts | null, manualOffsetMs?: number): ClockEstimate | undefined {
     const manual = manualOffsetMs === undefined ? undefined : manualClock(manualOffsetMs);
     let fuseUnique: ClockEstimate | undefined;
+    let fuseFallback: ClockEstimate | undefined;
     const j = this.fuseJoin;
     if (j && j.anchors.length > 0) {
       const e = estimateFromAnchors(j.anchors);
-      if (e)
-        fuseUnique = {
+      const inconsistent = e?.detail?.includes('inconsistent') ?? false;
+      if (e) {
+        const est: ClockEstimate = {
           ...e,
           method: 'fuse-unique',
-          detail: `${j.matched} requests joined by FUSE unique${e.detail?.includes('inconsistent') ? ', inconsistent' : ''}`,
+          detail: `${j.matched} requests joined by FUSE unique${inconsistent ? ', inconsistent' : ''}`,
         };
+        if (inconsistent) fuseFallback = est;
+        else fuseUnique = est;
+      }
     }
     let anchors: ClockEstimate | undefined;
     const window = guestMountWindow(this.anchors);
@@ -176,6 +185,8 @@ export class GuestSession {
       const a: ClockAnchor = fuseInitAnchor(host.initTs, host.resolutionMs, window);
       anchors = estimateFromAnchors([a]);
     }
+    if (fuseFallback && (!anchors || fuseFallback.uncertaintyMs < anchors.uncertaintyMs))
+      anchors = fuseFallback;
     return chooseClock({
       manual,
       fuseUnique,

@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ProbeFacts } from '../../src/analyze/probe-facts.js';
-import { joinUniques, UniqueWatch } from '../../src/analyze/unique-join.js';
+import { joinUniques, type UniqueHit, UniqueWatch } from '../../src/analyze/unique-join.js';
 import { VirtiofsdAnalysis } from '../../src/analyze/virtiofsd-analysis.js';
+import { readGuestInputs } from '../../src/io/guest-inputs.js';
 import { ProbeParser } from '../../src/parse/probe.js';
 import { runCli } from '../support/cli.js';
 
@@ -103,5 +104,27 @@ describe('FUSE unique join (real capture, fuse tracepoints on)', () => {
     expect(text).toMatch(
       /fuse tracepoints on; (\d+) of \1 traced guest requests found in the log by FUSE unique \(100% under the sending task's PID\)/,
     );
+  });
+
+  it('a join whose anchors disagree does not override the host-stamped console', async () => {
+    const { session } = await readGuestInputs([
+      { file: `${DIR}/probe.txt`, source: 'debug-port' },
+      { file: `${DIR}/console.host-stamped.log`, source: 'console' },
+    ]);
+    const watch = new UniqueWatch(session.fuseUniques());
+    const a = new VirtiofsdAnalysis('virtiofsd.log', { extraSink: watch });
+    a.push(log);
+    a.end();
+    const host = { initTs: null, resolutionMs: 1000 };
+    // consistent: the join wins
+    session.joinFuse(watch.hits, 1000);
+    expect(session.clock(host)?.method).toBe('fuse-unique');
+    // every other request 3 s late on the host (as if another session's uniques matched): no common offset
+    const skewed = new Map<number, UniqueHit>();
+    let i = 0;
+    for (const [u, h] of watch.hits) skewed.set(u, i++ % 2 ? { ...h, hostMs: h.hostMs + 3000 } : h);
+    session.joinFuse(skewed, 1000);
+    const c = session.clock(host);
+    expect(c?.method).toBe('host-stamped');
   });
 });
