@@ -518,7 +518,7 @@ function list(   line) {
 function reply(s) { printf "%s\n", s > REQ; fflush(REQ) }
 function ticksof(f,   l, a) { # utime+stime(+cutime+cstime with c) of a stat file
   l = rd(f); if (l == "") return 0
-  split(substr(l, lastparen(l) + 2), a, " ")
+  statf(l, a)
   return a[12] + a[13] + a[14] + a[15]
 }
 function schedns(p,   a) { split(rd("/proc/" p "/schedstat"), a, " "); return a[1] + 0 }
@@ -531,6 +531,11 @@ function prof(ph,   x, l, a) { # VFS_PROBE_PROF=1: microseconds (monotonic clock
   PROFS = PROFS ",\"" ph "\":" sprintf("%d", (x - PROFT) / 1000); PROFT = x
 }
 function lastparen(l,   j, k) { j = 0; while ((k = index(substr(l, j + 1), ")")) > 0) j += k; return j }
+# statf: a /proc stat line -> a[1] = state, a[2] = ppid, ... (the fields after the comm); the comm in SCOMM
+function statf(l, a,   i, j) {
+  i = index(l, "("); j = lastparen(l); SCOMM = substr(l, i + 1, j - i - 1)
+  return split(substr(l, j + 2), a, " ")
+}
 function nowup(   l, a) { l = rd("/proc/uptime"); split(l, a, " "); U = a[1]; UCS = int(a[1] * 100 + 0.5) }
 # relist: the task list "L /proc/P/task/T ..." -> TP[tid] = pid, TL[pid] = " tid tid", gone tasks
 function relist(line,   n, a, i, p, t, seen, q) {
@@ -601,7 +606,7 @@ function tsk(t, p, cm, st, pp, tk, start,   ot, d, span) {
   if (FULL) ALL[++NALL] = "[" t "," p "," pp ",\"" st "\"," tk "]"
 }
 # proc: read /proc/P/stat; returns 1 when read
-function proc(p,   l, j, cm, a, nt, q, t, tl, i, x) {
+function proc(p,   l, cm, a, nt, tl, i, x) {
   if (RD[p] == SEQ) return 1
   RD[p] = SEQ
   l = rd("/proc/" p "/stat")
@@ -612,8 +617,7 @@ function proc(p,   l, j, cm, a, nt, q, t, tl, i, x) {
     return 1
   }
   LN[p] = l
-  j = lastparen(l); cm = substr(l, index(l, "(") + 1, j - index(l, "(") - 1)
-  split(substr(l, j + 2), a, " ")
+  statf(l, a); cm = SCOMM
   if (a[2] == SHP) { # a helper of the probe (this awk): not listed, its CPU is in "self"
     HELP[p] = 1; NP--; x = a[12] + a[13]; EXPL += x - HC[p]; HC[p] = x; return 1
   }
@@ -630,12 +634,11 @@ function proc(p,   l, j, cm, a, nt, q, t, tl, i, x) {
   } else tsk(p, p, cm, a[1], a[2], a[12] + a[13], a[20])
   return 1
 }
-function thr(p, t,   l, j, cm, a) {
+function thr(p, t,   l, a) {
   l = rd("/proc/" p "/task/" t "/stat")
   if (l == "") return
-  j = lastparen(l); cm = substr(l, index(l, "(") + 1, j - index(l, "(") - 1)
-  split(substr(l, j + 2), a, " ")
-  tsk(t, p, cm, a[1], a[2], a[12] + a[13], a[20])
+  statf(l, a)
+  tsk(t, p, SCOMM, a[1], a[2], a[12] + a[13], a[20])
 }
 function cmdline(p,   f, l, s, n, i, parts) {
   f = "/proc/" p "/cmdline"; s = ""
