@@ -5,12 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ProbeFacts } from '../../src/analyze/probe-facts.js';
+import type { ProbeFacts } from '../../src/analyze/probe-facts.js';
 import { joinUniques, type UniqueHit, UniqueWatch } from '../../src/analyze/unique-join.js';
 import { VirtiofsdAnalysis } from '../../src/analyze/virtiofsd-analysis.js';
 import { readGuestInputs } from '../../src/io/guest-inputs.js';
-import { ProbeParser } from '../../src/parse/probe.js';
 import { runCli } from '../support/cli.js';
+import { parseProbeText } from '../support/probe.js';
 
 const DIR = 'fixtures/probe/rust-1.13.2-silentloop-4s-fusetrace';
 const truth = JSON.parse(readFileSync(`${DIR}/truth.json`, 'utf8'));
@@ -18,13 +18,7 @@ const log = gunzipSync(readFileSync(`${DIR}/virtiofsd.log.gz`));
 const probeText = readFileSync(`${DIR}/probe.txt`, 'utf8');
 
 function facts(): ProbeFacts {
-  const parser = new ProbeParser();
-  const f = new ProbeFacts();
-  for (const l of probeText.split('\n')) {
-    const r = parser.push(l);
-    if (r) f.feed(r);
-  }
-  return f;
+  return parseProbeText(probeText).facts;
 }
 
 /** Independent of the parsers: `req N opcode K` in the probe's lines, `unique=N, pid=P` in the log (regexes). */

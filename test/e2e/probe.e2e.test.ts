@@ -7,13 +7,12 @@
  * idle guest with the probe to measure its own CPU per sample. The probe writes to the org.vfsprobe virtio-serial
  * port (probe.txt). Needs a provisioned lab (`lab/provision.sh`) and root (virtiofsd/QEMU as the lab runs them).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ProbeFacts } from '../../src/analyze/probe-facts.js';
-import { ProbeParser } from '../../src/parse/probe.js';
+import { type ParsedProbe, parseProbeText } from '../support/probe.js';
 
 const REPO = new URL('../..', import.meta.url).pathname;
 const CACHE = process.env.LAB_CACHE ?? join(REPO, '.lab-cache');
@@ -55,16 +54,8 @@ async function runLab(
 }
 
 /** The probe's records of a lab run (its port log), parsed. */
-function probeFacts(run: LabRun): { parser: ProbeParser; facts: ProbeFacts } {
-  const parser = new ProbeParser();
-  const facts = new ProbeFacts();
-  readFileSync(join(run.dir, 'probe.txt'), 'utf8')
-    .split('\n')
-    .forEach((l, i) => {
-      const r = parser.push(l, i + 1);
-      if (r) facts.feed(r);
-    });
-  return { parser, facts };
+function probeFacts(run: LabRun): ParsedProbe {
+  return parseProbeText(readFileSync(join(run.dir, 'probe.txt'), 'utf8'));
 }
 
 function topGuestPid(run: LabRun): [number, number] {
@@ -77,34 +68,20 @@ async function nativeOverhead(shell: string[], samples: number, env: Record<stri
   const r = await execa(shell[0], [...shell.slice(1), join(REPO, 'probe/vfs-probe.sh')], {
     env: { VFS_PROBE_OUT: 'stdout', VFS_PROBE_SAMPLES: String(samples), ...env },
   });
-  const parser = new ProbeParser();
-  const facts = new ProbeFacts();
-  let mode = '';
-  for (const l of r.stdout.split('\n')) {
-    const rec = parser.push(l);
-    if (rec?.kind === 'hello') mode = rec.mode ?? '';
-    if (rec) facts.feed(rec);
-  }
+  const { facts, recs } = parseProbeText(r.stdout);
+  const hello = recs.find((x) => x.kind === 'hello');
+  const mode = hello?.kind === 'hello' ? (hello.mode ?? '') : '';
   const tasks = facts.latestSample?.tasks ?? 0;
   return { overhead: facts.overhead(), tasks, mode };
 }
 
 const BUSYBOX = join(CACHE, 'busybox/bin/busybox');
-/** A PATH whose `awk` is busybox awk (what the lab guest has). */
-function busyboxAwkPath(): string {
-  const d = join(work, 'bb-awk');
-  if (!existsSync(join(d, 'awk'))) {
-    mkdirSync(d, { recursive: true });
-    symlinkSync(BUSYBOX, join(d, 'awk'));
-  }
-  return `${d}:${process.env.PATH}`;
-}
 
 const NATIVE: { name: string; shell: string[]; env: () => Record<string, string>; engine: 'awk' | 'sh' }[] = [
   {
     name: 'busybox ash + busybox awk',
     shell: [BUSYBOX, 'sh'],
-    env: () => ({ PATH: busyboxAwkPath() }),
+    env: () => ({ VFS_PROBE_AWK: `${BUSYBOX} awk` }),
     engine: 'awk',
   },
   { name: 'dash + mawk', shell: ['dash'], env: () => ({ VFS_PROBE_AWK: '/usr/bin/mawk' }), engine: 'awk' },

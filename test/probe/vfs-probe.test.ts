@@ -9,8 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ProbeFacts } from '../../src/analyze/probe-facts.js';
-import { ProbeParser, type ProbeRecord } from '../../src/parse/probe.js';
+import { type ParsedProbe, parseProbeText } from '../support/probe.js';
 
 const REPO = new URL('../..', import.meta.url).pathname;
 const SCRIPT = join(REPO, 'probe/vfs-probe.sh');
@@ -23,11 +22,8 @@ function hasAwk(): boolean {
   return onPath('awk');
 }
 
-interface Run {
+interface Run extends ParsedProbe {
   lines: string[];
-  recs: ProbeRecord[];
-  parser: ProbeParser;
-  facts: ProbeFacts;
   looper: number;
   threaded: number;
 }
@@ -75,18 +71,8 @@ async function runProbe(
     if (during) await during(probe.pid ?? -1);
     looper.kill('SIGKILL');
     await Promise.race([exited, sleep(20_000)]);
-    const parser = new ProbeParser();
-    const facts = new ProbeFacts();
     const lines = out.split('\n').filter(Boolean);
-    const recs: ProbeRecord[] = [];
-    lines.forEach((l, i) => {
-      const r = parser.push(l, i + 1);
-      if (r) {
-        recs.push(r);
-        facts.feed(r);
-      }
-    });
-    return { lines, recs, parser, facts, looper: looper.pid ?? -1, threaded: threaded.pid ?? -1 };
+    return { lines, ...parseProbeText(out), looper: looper.pid ?? -1, threaded: threaded.pid ?? -1 };
   } finally {
     for (const k of kids) k.kill('SIGKILL');
     probe.kill('SIGKILL');
