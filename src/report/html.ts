@@ -2,6 +2,8 @@
  * The HTML report: one self-contained file (inline CSS and SVG, no script, no external assets; a Content-Security-
  * Policy forbids scripts and network access as a second line of defence). Every string from a log is escaped.
  */
+
+import type { RequestRow } from '../analyze/postmortem.js';
 import { COMPARISON_SCHEMA, type Comparison } from '../compare/comparison.js';
 import type { RunRecord } from '../launch/run-record.js';
 import type { Verdict } from '../verdict/types.js';
@@ -101,6 +103,31 @@ interface Col {
   head: string;
   num?: boolean;
   log?: boolean;
+}
+
+/** The leading columns of a table of single requests (unanswered at end, recent activity), and their cells. */
+const REQUEST_COLUMNS: Col[] = [
+  { head: 'line', num: true },
+  { head: 'time' },
+  { head: 'unique', num: true },
+  { head: 'opcode' },
+  { head: 'nodeid', num: true },
+  { head: 'pid' },
+];
+
+function requestCells(
+  r: RequestRow,
+  day: number | null,
+  names?: Record<string, string>,
+): (string | number)[] {
+  return [
+    r.line,
+    utc(r.ts, day, true),
+    r.unique === null ? '—' : String(r.unique),
+    r.name,
+    String(r.nodeid),
+    pidLabel(r.pid, names),
+  ];
 }
 
 /** A table; `rows` hold raw strings or numbers, escaped here. */
@@ -344,26 +371,10 @@ function inputSection(input: ReportInput, idx: number, o: Required<HtmlOptions>)
   out.push(`<h3>Unanswered at end (${int(t.unanswered)})</h3>`);
   out.push(
     table(
-      [
-        { head: 'line', num: true },
-        { head: 'time' },
-        { head: 'unique', num: true },
-        { head: 'opcode' },
-        { head: 'nodeid', num: true },
-        { head: 'pid' },
-        { head: 'age', num: true },
-      ],
+      [...REQUEST_COLUMNS, { head: 'age', num: true }],
       input.unanswered
         .slice(0, o.top)
-        .map((u) => [
-          u.line,
-          utc(u.ts, day, true),
-          u.unique === null ? '—' : String(u.unique),
-          u.name,
-          String(u.nodeid),
-          pidLabel(u.pid, names),
-          u.ageSec === null ? '—' : duration(u.ageSec),
-        ]),
+        .map((u) => [...requestCells(u, day, names), u.ageSec === null ? '—' : duration(u.ageSec)]),
       t.unanswered,
       'requests',
     ),
@@ -373,26 +384,8 @@ function inputSection(input: ReportInput, idx: number, o: Required<HtmlOptions>)
     out.push('<h3>Recent activity (last requests)</h3>');
     out.push(
       table(
-        [
-          { head: 'line', num: true },
-          { head: 'time' },
-          { head: 'unique', num: true },
-          { head: 'opcode' },
-          { head: 'nodeid', num: true },
-          { head: 'pid' },
-          { head: 'result' },
-        ],
-        input.recent
-          .slice(-o.recent)
-          .map((r) => [
-            r.line,
-            utc(r.ts, day, true),
-            r.unique === null ? '—' : String(r.unique),
-            r.name,
-            String(r.nodeid),
-            pidLabel(r.pid, names),
-            r.result,
-          ]),
+        [...REQUEST_COLUMNS, { head: 'result' }],
+        input.recent.slice(-o.recent).map((r) => [...requestCells(r, day, names), r.result]),
       ),
     );
   }
