@@ -797,14 +797,17 @@ awk_start() { # -> AWP, fd 4 (sample requests to awk); its requests/replies come
   fi
   # which awk: gawk or busybox awk when present; mawk fills its whole input buffer before it hands a line over unless
   # -W interactive, and then reads files only up to their first NUL (command lines are cut at the first argument)
-  _aw=awk _ao=
+  _aw=awk _ao= _mi=0
   if [ -n "${VFS_PROBE_AWK:-}" ]; then _aw=$VFS_PROBE_AWK # e.g. "busybox awk", /usr/bin/mawk (tests)
-    case $($_aw -W version 2>&1 </dev/null) in *mawk*) _ao='-W interactive' ;; esac
   elif command -v gawk >/dev/null 2>&1; then _aw=gawk
   elif command -v busybox >/dev/null 2>&1 && busybox awk 'BEGIN { exit 0 }' </dev/null >/dev/null 2>&1; then _aw='busybox awk'
-  else case $(awk -W version 2>&1 </dev/null) in *mawk*) _ao='-W interactive' ;; esac; fi
+  fi
+  case $_aw in
+    gawk | 'busybox awk') ;;
+    *) case $($_aw -W version 2>&1 </dev/null) in *mawk*) _ao='-W interactive' _mi=1 ;; esac ;;
+  esac
   # shellcheck disable=SC2086
-  $_aw $_ao -v MAWKI=$([ -n "$_ao" ] && echo 1 || echo 0) -v SHP="$SELF" -v TRT="$TRT" -v TRU="$TRU" -v IVCS="$IVCS" -v TOPN="$TOPN" -v DETN="$DETN" -v HOTMIN="$HOTMIN" \
+  $_aw $_ao -v MAWKI=$_mi -v SHP="$SELF" -v TRT="$TRT" -v TRU="$TRU" -v IVCS="$IVCS" -v TOPN="$TOPN" -v DETN="$DETN" -v HOTMIN="$HOTMIN" \
     -v FULLN="$FULLN" -v FUSE="$FUSE" -v TR="$TR" -v FUSE_MAX="$FUSE_MAX" -v MAXREC="$MAXREC" -v PROF="$PROF" \
     -v SK="$SINK_KMSG" -v KPFX="$KPFX" -v SC="$SINK_CON" -v SO="$SINK_STDOUT" -v SP="$SINK_PORT" -v PORTDEV="$PORTDEV" \
     -v SYNC=$((1 - ASYNC)) -v REQ="$_req" "$AWKPROG" <"$_fi" 3<&- 4>&- 5<&- &
@@ -1001,7 +1004,8 @@ if [ "${VFS_PROBE_ENGINE:-auto}" != sh ] && [ $SINK_LOG = 0 ] && command -v awk 
   awk_start && MODE=awk
 fi
 [ -n "$WAITFIFO" ] && rm -f "$WAITFIFO"
-emit hello ",\"v\":$PROBE_VERSION,\"pid\":$SELF,\"iv\":$IVCS,\"hz\":100,\"out\":\"$SINKS\",\"port\":\"$PORTDEV\",\"fuse\":\"$FUSE\",\"wait\":\"$([ $WAITFD = 1 ] && echo read || echo sleep)\",\"kernel\":\"$_kv\",\"top\":$TOPN,\"full\":$FULLN,\"maxrec\":$MAXREC,\"mode\":\"$MODE\",\"tclock\":\"$TCLK\""
+WAITHOW=sleep; [ $WAITFD = 1 ] && WAITHOW=read
+emit hello ",\"v\":$PROBE_VERSION,\"pid\":$SELF,\"iv\":$IVCS,\"hz\":100,\"out\":\"$SINKS\",\"port\":\"$PORTDEV\",\"fuse\":\"$FUSE\",\"wait\":\"$WAITHOW\",\"kernel\":\"$_kv\",\"top\":$TOPN,\"full\":$FULLN,\"maxrec\":$MAXREC,\"mode\":\"$MODE\",\"tclock\":\"$TCLK\""
 flush_async
 if [ $MODE = awk ]; then
   if awk_loop; then
