@@ -7,10 +7,13 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NAME=${1:?NAME}; EXPECTED=${2:?EXPECTED}; NOTES=${3:-}; shift 3
 [ "${1:-}" = -- ] && shift
 DEST=$REPO/fixtures/lab/$NAME
-if [ -e "$DEST" ] && [ "${FORCE:-0}" != 1 ]; then echo "make-systemd-fixture: $DEST exists (FORCE=1 to redo)" >&2; exit 2; fi
-rm -rf "$DEST"; mkdir -p "$DEST"
-set +e; "$REPO/lab/run-systemd.sh" "$@" --out "$DEST" > /dev/null; RC=$?; set -e
-gzip -9 -f "$DEST/virtiofsd.log"
+RC=-
+if [ "${TRUTH_ONLY:-0}" != 1 ]; then   # TRUTH_ONLY=1: rewrite truth.json of an existing capture
+  if [ -e "$DEST" ] && [ "${FORCE:-0}" != 1 ]; then echo "make-systemd-fixture: $DEST exists (FORCE=1 to redo)" >&2; exit 2; fi
+  rm -rf "$DEST"; mkdir -p "$DEST"
+  set +e; "$REPO/lab/run-systemd.sh" "$@" --out "$DEST" > /dev/null; RC=$?; set -e
+  gzip -9 -f "$DEST/virtiofsd.log"
+fi
 [ -s "$DEST/qemu.stderr" ] || rm -f "$DEST/qemu.stderr"
 S=$DEST/summary.txt
 get() { sed -n "s/^.*\b$1=\([^ ]*\).*$/\1/p" "$S" | head -n1; }
@@ -28,7 +31,7 @@ hv() { sed -n "s/^.*\b$1=\([0-9-]* [0-9:.]*+0000\).*$/\1/p" "$S" | head -n1; }
 jtime() {
   [ -s "$DEST/journal.json" ] || return 0
   grep -a -m1 "\"MESSAGE\":\"$1\"" "$DEST/journal.json" | sed -n 's/.*"__REALTIME_TIMESTAMP":"\([0-9]*\)".*/\1/p' \
-    | while read -r us; do printf '%s.%06d+0000\n' "$(date -u -d "@$((us / 1000000))" '+%F %T')" $((us % 1000000)); done
+    | while read -r us; do printf '%s.%06d+0000\n' "$(date -u -d "@$((us / 1000000))" '+%F %T')" $((us % 1000000)); done || true
 }
 loop=$(hv loop_start_host); lsrc=console; [ -n "$loop" ] || { loop=$(jtime 'vfs-lab-loop: start'); lsrc=journal; }
 block=$(hv block_start_host); bsrc=console; [ -n "$block" ] || { block=$(jtime 'vfs-lab-block: start'); bsrc=journal; }
