@@ -90,3 +90,21 @@ export function wrap(text: string, width: number): string[] {
   if (line !== '') out.push(line);
   return out;
 }
+
+/** Tokens kept when a loop signature is shortened for a headline. */
+export const SIGNATURE_TOKENS = 6;
+
+/** A loop signature (`A→B→C…`) cut to its first `max` tokens: `A→B→…(+18)`; short ones unchanged. */
+export function shortSignature(tokens: readonly string[], max = SIGNATURE_TOKENS): string {
+  return tokens.length <= max
+    ? tokens.join('→')
+    : `${tokens.slice(0, max).join('→')}→…(+${tokens.length - max})`;
+}
+
+/** `text` with every `→`-joined loop signature longer than `max` tokens shortened by {@link shortSignature}. */
+export function shortenSignatures(text: string, max = SIGNATURE_TOKENS): string {
+  return text.replace(/[^\s→]+(?:→[^\s→]+)+/g, (sig) => {
+    const tokens = sig.split('→');
+    return tokens.length <= max ? sig : shortSignature(tokens, max);
+  });
+}

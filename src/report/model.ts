@@ -5,7 +5,8 @@
  */
 import { labelPid } from '../analyze/correlate.js';
 import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
-import type { Verdict, VerdictKind } from '../verdict/types.js';
+import type { Culprit, LoopEpisodeReport, Verdict, VerdictKind, WaitingOn } from '../verdict/types.js';
+import { duration, utc } from './format.js';
 import type { AnalysisDocument } from './json.js';
 
 /** A guest-side event placed on the host time axis (ms since the epoch, UTC). */
@@ -36,6 +37,42 @@ export function isProblem(kind: string | null | undefined): boolean {
 
 export function pidLabel(pid: number | null, names?: Record<string, string>): string {
   return pid === null ? '—' : labelPid(pid, names);
+}
+
+/** `1180 (systemd-journald)`: the name the verdict carries, else the PID-name map's. */
+export function culpritLabel(c: Pick<Culprit, 'pid' | 'name'>, names?: Record<string, string>): string {
+  return c.name ? `${c.pid} (${c.name})` : pidLabel(c.pid, names);
+}
+
+/** `inferred: unit foo.service` when the verdict inferred the culprit's unit (never a fact), else ''. */
+export function inferredUnitText(c: Pick<Culprit, 'inferredUnit'>): string {
+  return c.inferredUnit ? `inferred: unit ${c.inferredUnit}` : '';
+}
+
+/** What followed a loop episode, in a few words: `progress at 16:19:23: Started X`, `still running at the end`. */
+export function episodeFollowed(e: LoopEpisodeReport, sameDayAs?: number | null): string {
+  const at = e.after ? ` at ${utc(e.after.time, sameDayAs)}` : '';
+  switch (e.outcome) {
+    case 'progress':
+      return e.after ? `progress${at}: ${e.after.text}` : 'progress';
+    case 'goal':
+      return e.after ? `goal reached${at}: ${e.after.text}` : 'goal reached';
+    case 'traffic-stopped':
+      return 'traffic stopped';
+    case 'running':
+      return 'still running at the end';
+    default:
+      return 'ended (nothing else known)';
+  }
+}
+
+/** `start job for Foo (foo.service): waited 1 min 54 s, no limit, last seen 16:20:00`. */
+export function waitingText(w: WaitingOn, sameDayAs?: number | null): string {
+  const unit = w.unit && w.unit !== w.subject ? ` (${w.unit})` : '';
+  const waited = w.waitedSec === null ? '' : `waited ${duration(w.waitedSec)}`;
+  const limit = w.limitSec === null ? 'no limit' : `limit ${duration(w.limitSec)}`;
+  const seen = w.lastSeen === null ? '' : `last seen ${utc(w.lastSeen, sameDayAs)}`;
+  return `${w.job} job for ${w.subject}${unit}: ${[waited, limit, seen].filter((x) => x).join(', ')}`;
 }
 
 /** Milestone kinds that mean "the guest finished booting". */

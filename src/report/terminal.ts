@@ -8,7 +8,8 @@ import type { Correlation } from '../analyze/correlate.js';
 import type { GuestResult } from '../analyze/guest-session.js';
 import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
 import type { Verdict } from '../verdict/types.js';
-import { clip, duration, int, pct, rate, sparkline, utc, wrap } from './format.js';
+import { clip, duration, int, pct, rate, shortenSignatures, sparkline, utc, wrap } from './format.js';
+import { inferredUnitText, waitingText } from './model.js';
 
 export interface TerminalOptions {
   chalk: ChalkInstance;
@@ -33,8 +34,13 @@ const VERDICT_STYLE: Record<Verdict['kind'], 'red' | 'yellow' | 'green' | 'cyan'
   inconclusive: 'yellow',
 };
 
-/** The verdict first: kind, title, why, and who. */
-function verdictLines(v: Verdict, o: TerminalOptions): string[] {
+/** Loop episodes listed under the verdict (the rest is in --json). */
+const EPISODES_SHOWN = 3;
+/** Tokens of an episode's signature shown in the terminal (--json has them all). */
+const EPISODE_TOKENS = 8;
+
+/** The verdict first: kind, title, why, who, what the guest waits on, and the loop episodes of the run. */
+function verdictLines(v: Verdict, o: TerminalOptions, day: number | null): string[] {
   const c = o.chalk;
   const paint = c[VERDICT_STYLE[v.kind]].bold;
   const w = Math.max(40, Math.min(o.width, 100) - 9);
@@ -46,10 +52,11 @@ function verdictLines(v: Verdict, o: TerminalOptions): string[] {
   ];
   for (const cu of v.culprits.slice(0, 3)) {
     const who = cu.name ? `${cu.pid} (${cu.name})` : (o.pidLabel?.(cu.pid) ?? String(cu.pid));
+    const inferred = inferredUnitText(cu);
     out.push(
       ...field(
         'Culprit',
-        `pid ${who}: ${int(cu.requests)} requests, ${pct(cu.share)} of the window${cu.detail ? `, ${cu.detail}` : ''}`,
+        `pid ${who}${inferred ? ` (${inferred})` : ''}: ${int(cu.requests)} requests, ${pct(cu.share)} of the window${cu.detail ? `, ${cu.detail}` : ''}`,
         o,
       ),
     );
@@ -72,6 +79,30 @@ function verdictLines(v: Verdict, o: TerminalOptions): string[] {
         o,
       ),
     );
+  for (const w of (v.waitingOn ?? []).slice(0, 3))
+    out.push(...field('Waiting', waitingText(w, day), o).map((l) => c.yellow(l)));
+  out.push(...episodeLines(v, o, day));
+  return out;
+}
+
+/** `Episodes 2 loops seen in the run, longest first:` then one wrapped line per episode (its summary). */
+function episodeLines(v: Verdict, o: TerminalOptions, day: number | null): string[] {
+  const eps = v.episodes ?? [];
+  if (eps.length === 0) return [];
+  const c = o.chalk;
+  const w = Math.max(40, Math.min(o.width, 100) - 9);
+  const out = field(
+    'Episodes',
+    `${eps.length} loop episode${eps.length === 1 ? '' : 's'} in the run${eps.length > 1 ? ', longest first' : ''}:`,
+    o,
+  );
+  for (const e of eps.slice(0, EPISODES_SHOWN)) {
+    const text = `${utc(e.start, day)}–${utc(e.end, day)} ${shortenSignatures(e.summary, EPISODE_TOKENS)}`;
+    const lines = wrap(`- ${text}`, w).map((l, i) => `         ${i === 0 ? '' : '  '}${l}`);
+    out.push(...(e.outcome === 'running' ? lines.map((l) => c.yellow(l)) : lines));
+  }
+  if (eps.length > EPISODES_SHOWN)
+    out.push(c.dim(`         … ${eps.length - EPISODES_SHOWN} more (see --json)`));
   return out;
 }
 
@@ -130,7 +161,7 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
     c.bold(`${a.file}`) +
       c.dim(` — ${DAEMON[a.format.detected]}${a.format.forced !== 'auto' ? ' (forced)' : ''}`),
   );
-  if (o.verdict) out.push(...verdictLines(o.verdict, o));
+  if (o.verdict) out.push(...verdictLines(o.verdict, o, day));
   out.push(
     `Lines    ${int(a.lines.total)}: ${int(k.request)} requests, ${int(k.reply)} replies, ${int(noise)} known noise, ` +
       (k.unrecognized > 0 ? c.yellow(`${int(k.unrecognized)} unrecognized`) : '0 unrecognized') +
@@ -362,7 +393,9 @@ function guestSection(g: GuestResult, cor: Correlation, o: TerminalOptions): str
   const said = field(stalled ? 'Stall' : 'Progress', cor.summary, o);
   said[0] = (stalled ? c.red.bold(said[0].slice(0, 8)) : c.green(said[0].slice(0, 8))) + said[0].slice(8);
   out.push(...said);
-  for (const w of g.progress.waitingNow.slice(0, 3)) {
+  // The verdict's own "what the guest waits on" is printed with the verdict; don't say it twice.
+  const waitingShown = (o.verdict?.waitingOn?.length ?? 0) > 0;
+  for (const w of waitingShown ? [] : g.progress.waitingNow.slice(0, 3)) {
     out.push(
       c.yellow(
         `Waiting  ${w.subject}${w.maxWaitedS !== undefined ? ` (waited ${duration(w.maxWaitedS)})` : ''}`,
