@@ -8,15 +8,19 @@ import { COMPARISON_SCHEMA, type Comparison } from '../compare/comparison.js';
 import type { RunRecord } from '../launch/run-record.js';
 import type { Verdict } from '../verdict/types.js';
 import { escHtml } from './escape.js';
-import { clip, duration, int, pct, rate, utc } from './format.js';
+import { clip, duration, int, pct, rate, shortenSignatures, shortSignature, utc } from './format.js';
 import {
   type ComparisonResult,
+  culpritLabel,
+  episodeFollowed,
   type GuestMilestone,
+  inferredUnitText,
   isProblem,
   pidLabel,
   type ReportDocument,
   type ReportInput,
   summarizeVariant,
+  waitingText,
 } from './model.js';
 import { comparisonResultFromRuns } from './runs.js';
 import {
@@ -130,8 +134,16 @@ function requestCells(
   ];
 }
 
-/** A table; `rows` hold raw strings or numbers, escaped here. */
-function table(cols: Col[], rows: (string | number)[][], total?: number, what = 'rows'): string {
+/** A table cell: raw text or a number, or text shown with a longer text as its tooltip (`title`). */
+type Cell = string | number | { text: string; title: string };
+
+function cellHtml(v: Cell): string {
+  if (typeof v === 'object') return `<span title="${escHtml(v.title)}">${escHtml(v.text)}</span>`;
+  return escHtml(typeof v === 'number' ? int(v) : v);
+}
+
+/** A table; `rows` hold raw strings or numbers (or {@link Cell}s with a tooltip), escaped here. */
+function table(cols: Col[], rows: Cell[][], total?: number, what = 'rows'): string {
   if (rows.length === 0) return '<p class="note">none</p>';
   const head = cols.map((c) => `<th${c.num ? ' class="n"' : ''}>${escHtml(c.head)}</th>`).join('');
   const body = rows
@@ -141,7 +153,7 @@ function table(cols: Col[], rows: (string | number)[][], total?: number, what = 
           .map((v, i) => {
             const c = cols[i];
             const cls = c?.num ? ' class="n"' : c?.log ? ' class="log"' : '';
-            return `<td${cls}>${escHtml(typeof v === 'number' ? int(v) : v)}</td>`;
+            return `<td${cls}>${cellHtml(v)}</td>`;
           })
           .join('')}</tr>`,
     )
@@ -168,10 +180,10 @@ export function verdictBlock(v: Verdict | undefined, names?: Record<string, stri
   if (v.durationSec !== null) facts.push(`lasted ${duration(v.durationSec)}`);
   if (v.hostOnly) facts.push('host log only (no guest input)');
   const culprits = v.culprits
-    .map(
-      (c) =>
-        `${c.name ? `${c.pid} (${c.name})` : pidLabel(c.pid, names)}: ${int(c.requests)} requests, ${pct(c.share)}${c.detail ? ` — ${c.detail}` : ''}`,
-    )
+    .map((c) => {
+      const inferred = inferredUnitText(c);
+      return `${culpritLabel(c, names)}${inferred ? ` (${inferred})` : ''}: ${int(c.requests)} requests, ${pct(c.share)}${c.detail ? ` — ${c.detail}` : ''}`;
+    })
     .join('; ');
   const loop = v.loop
     ? `loop of ${v.loop.period}: ${v.loop.tokens.join(' → ')} ×${int(v.loop.repetitions)} at ${rate(v.loop.ratePerSec)}/s (${pct(v.loop.share)} of requests)`
@@ -185,8 +197,53 @@ export function verdictBlock(v: Verdict | undefined, names?: Record<string, stri
     culprits ? `<p><b>Culprits:</b> ${escHtml(culprits)}</p>` : '',
     loop ? `<p><b>Loop:</b> ${escHtml(loop)}</p>` : '',
     last ? `<p><b>Last guest progress:</b> ${escHtml(`${utc(last.time, null, true)} ${last.text}`)}</p>` : '',
+    ...(v.waitingOn ?? []).map((w) => `<p><b>Guest waiting on:</b> ${escHtml(waitingText(w))}</p>`),
     '</div>',
   ].join('');
+}
+
+/** Episode rows listed (the rest is counted; --json has them all). */
+const EPISODE_ROWS = 20;
+
+/** The loop episodes of the run (longest first): transient loops that ended, and one still running at the end. */
+export function episodesBlock(
+  v: Verdict | undefined,
+  day: number | null,
+  names?: Record<string, string>,
+): string {
+  const eps = v?.episodes ?? [];
+  if (eps.length === 0) return '';
+  const rows = eps.slice(0, EPISODE_ROWS).map((e): Cell[] => {
+    const sig = e.tokens.join('→');
+    const short = shortSignature(e.tokens);
+    return [
+      culpritLabel(e, names),
+      short === sig ? sig : { text: short, title: sig },
+      utc(e.start, day, true),
+      duration(e.durationSec),
+      e.repetitions,
+      rate(e.ratePerSec),
+      { text: episodeFollowed(e, day), title: e.summary },
+    ];
+  });
+  return [
+    `<h3>Loop episodes (${int(eps.length)})</h3>`,
+    '<p class="note">Loops seen in the run, longest first. A loop that ended and was followed by guest progress is not a livelock.</p>',
+    table(
+      [
+        { head: 'pid' },
+        { head: 'signature', log: true },
+        { head: 'start (UTC)' },
+        { head: 'duration', num: true },
+        { head: 'repetitions', num: true },
+        { head: 'req/s', num: true },
+        { head: 'then' },
+      ],
+      rows,
+      eps.length,
+      'episodes',
+    ),
+  ].join('\n');
 }
 
 /** Opcode names of the stacked series: the most frequent across the timeline. */
@@ -244,6 +301,7 @@ function inputSection(input: ReportInput, idx: number, o: Required<HtmlOptions>)
   out.push(`<section class="input" id="input-${idx + 1}">`);
   out.push(`<h2>${escHtml(input.file)}</h2>`);
   out.push(verdictBlock(input.verdict, names));
+  out.push(episodesBlock(input.verdict, day, names));
   const cards = [
     card(int(t.requests), 'requests'),
     card(
@@ -420,13 +478,16 @@ function resolve(opts: HtmlOptions): Required<HtmlOptions> {
 export function renderHtml(doc: ReportDocument, opts: HtmlOptions = {}): string {
   const o = resolve(opts);
   const first = doc.inputs[0];
-  const title =
+  const full =
     o.title ||
     (first?.verdict
       ? verdictHeadline(first.verdict)
       : `vfs-analyze: ${doc.inputs.map((i) => i.file).join(', ') || 'no inputs'}`);
+  // A long loop signature must not overflow the tab or the heading: shorten it there, the full text stays in the
+  // heading's tooltip and in the verdict block.
+  const title = clip(shortenSignatures(full), 200);
   const body: string[] = [];
-  body.push(`<h1>${escHtml(clip(title, 200))}</h1>`);
+  body.push(`<h1${title === full ? '' : ` title="${escHtml(full)}"`}>${escHtml(title)}</h1>`);
   const problems = doc.inputs.filter((i) => isProblem(i.verdict?.kind)).length;
   body.push(
     `<div class="sub">${escHtml(`${doc.tool.name} ${doc.tool.version} · ${doc.inputs.length} input(s)${problems > 0 ? ` · ${problems} hung` : ''}${doc.errors.length > 0 ? ` · ${doc.errors.length} unreadable` : ''}`)}</div>`,
