@@ -14,11 +14,14 @@ import { clip, int, pct, rate, utc } from './format.js';
 import {
   bootSeconds,
   type ComparisonResult,
+  culpritLabel,
+  inferredUnitText,
   isProblem,
   pidLabel,
   type ReportDocument,
   type ReportInput,
   summarizeVariant,
+  waitingText,
 } from './model.js';
 import { comparisonResultFromRuns } from './runs.js';
 
@@ -118,6 +121,32 @@ function renderSuites(name: string, suites: Suite[], hostname: string): string {
   return out.join('\n');
 }
 
+/** Episode summaries written to a testcase's system-out. */
+const EPISODE_LINES = 20;
+
+/** The system-out of an input's testcase: the verdict, what the guest waits on, the loop episodes, warnings. */
+function verdictOut(input: ReportInput): string {
+  const v = input.verdict;
+  if (!v) {
+    return `no verdict; ${int(input.totals.requests)} requests, ${rate(input.rate.meanPerSec)}/s mean, ${int(input.totals.unanswered)} unanswered`;
+  }
+  const lines = [`${v.kind}: ${v.title}`];
+  for (const c of v.culprits.slice(0, 3)) {
+    const inferred = inferredUnitText(c);
+    if (inferred) lines.push(`culprit pid ${culpritLabel(c, input.pidNames)}: ${inferred}`);
+  }
+  for (const w of v.waitingOn ?? []) lines.push(`guest waiting on: ${waitingText(w)}`);
+  const eps = v.episodes ?? [];
+  if (eps.length > 0) {
+    lines.push(`loop episodes (${eps.length}, longest first):`);
+    for (const e of eps.slice(0, EPISODE_LINES))
+      lines.push(`  ${utc(e.start, null, true)} ${clip(e.summary, 2000)}`);
+    if (eps.length > EPISODE_LINES)
+      lines.push(`  … ${eps.length - EPISODE_LINES} more (see the JSON report)`);
+  }
+  return lines.join('\n');
+}
+
 /** The evidence excerpt of a hang verdict: reason, culprits, loop, pointers, the last requests. */
 export function evidenceExcerpt(v: Verdict, input: ReportInput | undefined, requests = 12): string {
   const names = input?.pidNames;
@@ -126,8 +155,9 @@ export function evidenceExcerpt(v: Verdict, input: ReportInput | undefined, requ
     `confidence ${pct(v.confidence, 0)}${v.onset !== null ? `, onset ${utc(v.onset, null, true)} UTC` : ''}`,
   );
   for (const c of v.culprits.slice(0, 5)) {
+    const inferred = inferredUnitText(c);
     lines.push(
-      `culprit: pid ${c.name ? `${c.pid} (${c.name})` : pidLabel(c.pid, names)} ${int(c.requests)} requests (${pct(c.share)})${c.detail ? ` ${c.detail}` : ''}`,
+      `culprit: pid ${culpritLabel(c, names)} ${int(c.requests)} requests (${pct(c.share)})${c.detail ? ` ${c.detail}` : ''}${inferred ? ` (${inferred})` : ''}`,
     );
   }
   if (v.loop) {
@@ -137,6 +167,7 @@ export function evidenceExcerpt(v: Verdict, input: ReportInput | undefined, requ
   }
   const lp = v.criticalTransition?.lastProgress;
   if (lp) lines.push(`last guest progress: ${utc(lp.time, null, true)} ${lp.text}`);
+  for (const w of v.waitingOn ?? []) lines.push(`guest waiting on: ${waitingText(w)}`);
   for (const e of v.evidence.slice(0, 10)) {
     lines.push(`evidence: ${e.file ?? e.input}:${e.line}${e.lineEnd ? `-${e.lineEnd}` : ''} ${e.what}`);
   }
@@ -178,6 +209,9 @@ function inputProperties(input: ReportInput): [string, string | number][] {
     if (v.onset !== null) p.push(['verdictOnset', new Date(v.onset).toISOString()]);
     if (v.durationSec !== null) p.push(['verdictDurationSec', v.durationSec]);
     if (v.culprits[0]) p.push(['topCulpritPid', v.culprits[0].pid]);
+    if (v.culprits[0]?.inferredUnit) p.push(['topCulpritInferredUnit', v.culprits[0].inferredUnit]);
+    if (v.episodes) p.push(['loopEpisodes', v.episodes.length]);
+    if (v.waitingOn?.[0]) p.push(['waitingOn', v.waitingOn[0].unit ?? v.waitingOn[0].subject]);
   }
   return p;
 }
@@ -209,10 +243,6 @@ export function renderJUnit(doc: ReportDocument, opts: JUnitOptions = {}): strin
   const name = opts.name ?? 'vfs-analyze';
   const ev = opts.evidenceRequests ?? 12;
   const suites: Suite[] = doc.inputs.map((input, i) => {
-    const v = input.verdict;
-    const summary = v
-      ? `${v.kind}: ${v.title}`
-      : `no verdict; ${int(input.totals.requests)} requests, ${rate(input.rate.meanPerSec)}/s mean, ${int(input.totals.unanswered)} unanswered`;
     return {
       name: `${name}: ${input.file}`,
       id: i,
@@ -226,7 +256,7 @@ export function renderJUnit(doc: ReportDocument, opts: JUnitOptions = {}): strin
           classname: `${name}.boot`,
           time: input.time.durationSec,
           outcome: inputOutcome(input, ev),
-          out: [summary, ...input.warnings.map((w) => `warning: ${w}`)].join('\n'),
+          out: [verdictOut(input), ...input.warnings.map((w) => `warning: ${w}`)].join('\n'),
         },
       ],
     };

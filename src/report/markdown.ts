@@ -4,14 +4,18 @@
  */
 import type { Verdict } from '../verdict/types.js';
 import { mdCell, mdCode, mdText } from './escape.js';
-import { clip, duration, int, pct, rate, utc } from './format.js';
+import { clip, duration, int, pct, rate, shortenSignatures, shortSignature, utc } from './format.js';
 import {
   bootSeconds,
+  culpritLabel,
+  episodeFollowed,
+  inferredUnitText,
   isProblem,
   OUTCOME_ICON,
   pidLabel,
   type ReportDocument,
   type ReportInput,
+  waitingText,
 } from './model.js';
 
 /** GitHub's step-summary limit is 1024 KiB; stay a little below it by default. */
@@ -26,10 +30,16 @@ export interface MarkdownOptions {
   recent?: number;
 }
 
+/** Kind and title; a long loop signature in the title is shortened (the full title follows in the section). */
 function verdictLine(v: Verdict | undefined): string {
   if (!v) return '⚪ no verdict (statistics only)';
-  return `${OUTCOME_ICON[v.kind] ?? '⚪'} **${mdText(v.kind.toUpperCase())}**: ${mdText(v.title)}`;
+  return `${OUTCOME_ICON[v.kind] ?? '⚪'} **${mdText(v.kind.toUpperCase())}**: ${mdText(shortenSignatures(v.title))}`;
 }
+
+/** Episode rows in the summary before any trimming. */
+const EPISODE_ROWS = 10;
+/** Tokens of an episode's signature in the summary table (the JSON has them all). */
+const EPISODE_TOKENS = 8;
 
 function table(
   head: string[],
@@ -79,6 +89,8 @@ function inputMarkdown(
   out.push(`## ${verdictLine(v)}`, '');
   out.push(`Input: ${mdCode(input.file)}`, '');
   if (v) {
+    if (shortenSignatures(v.title) !== v.title)
+      out.push(`Full title: ${mdCode(clip(v.title, 4 * l.text))}`, '');
     out.push(`> ${mdText(clip(v.reason, l.text))}`, '');
     const facts = [`confidence ${pct(v.confidence, 0)}`];
     if (v.onset !== null) facts.push(`since ${utc(v.onset, null, true)} UTC`);
@@ -89,10 +101,10 @@ function inputMarkdown(
       out.push(
         `Culprits: ${v.culprits
           .slice(0, 5)
-          .map(
-            (c) =>
-              `${mdText(c.name ? `${c.pid} (${c.name})` : pidLabel(c.pid, names))} ${int(c.requests)} requests (${pct(c.share)})`,
-          )
+          .map((c) => {
+            const inferred = inferredUnitText(c);
+            return `${mdText(culpritLabel(c, names))} ${int(c.requests)} requests (${pct(c.share)})${inferred ? ` _(${mdText(inferred)})_` : ''}`;
+          })
           .join('; ')}`,
         '',
       );
@@ -101,6 +113,32 @@ function inputMarkdown(
       out.push(
         `Loop: ${mdCode(clip(v.loop.tokens.join(' → '), l.text))} ×${int(v.loop.repetitions)} at ${rate(v.loop.ratePerSec)}/s`,
         '',
+      );
+    }
+    for (const w of (v.waitingOn ?? []).slice(0, 3)) {
+      out.push(`⏳ Guest waiting on: ${mdText(clip(waitingText(w, day), l.text))}`, '');
+    }
+    const eps = v.episodes ?? [];
+    if (eps.length > 0) {
+      out.push(`### Loop episodes (${int(eps.length)})`, '');
+      out.push(
+        table(
+          ['pid', 'signature', '>repetitions', 'start', '>duration', '>req/s', 'then'],
+          eps
+            .slice(0, EPISODE_ROWS)
+            .map((e) => [
+              mdCell(culpritLabel(e, names)),
+              mdCode(clip(shortSignature(e.tokens, EPISODE_TOKENS), l.text)),
+              e.repetitions,
+              utc(e.start, day, true),
+              duration(e.durationSec),
+              rate(e.ratePerSec),
+              mdCell(clip(episodeFollowed(e, day), l.text)),
+            ]),
+          eps.length,
+          Math.min(l.top, EPISODE_ROWS),
+          'episodes',
+        ),
       );
     }
   }
