@@ -216,3 +216,91 @@ export function labRunRecords(): RunRecord[] {
   });
   return out;
 }
+
+/** A 20-token loop signature: long enough that headlines must shorten it. */
+export const LONG_SIGNATURE = Array.from({ length: 20 }, (_, i) =>
+  i % 2 ? `Getattr(${i})` : `Lookup(${i})`,
+);
+
+/**
+ * A verdict with two loop episodes (one still running at the end with a 20-token signature, one transient loop
+ * followed by progress), what the guest waits on, and a culprit whose unit is inferred.
+ */
+export function episodeVerdict(kind: VerdictKind, base: number): Verdict {
+  const sig = LONG_SIGNATURE.join('→');
+  const ptr = (line: number, what: string) => ({ input: 'virtiofsd' as const, line, what });
+  return {
+    kind,
+    confidence: 0.8,
+    title: `${kind}: pid 1 (systemd) ${sig} ×12k since 03:02:10`,
+    reason: 'hand-made test verdict with loop episodes',
+    onset: base + 20_000,
+    durationSec: 40,
+    culprits: [
+      { pid: 1, name: 'systemd', requests: 12_000, share: 0.9, inferredUnit: 'vfs-lab-loop.service' },
+    ],
+    evidence: [],
+    hostOnly: false,
+    episodes: [
+      {
+        pid: 1,
+        name: 'systemd',
+        tokens: LONG_SIGNATURE,
+        period: 20,
+        repetitions: 12_000,
+        requests: 240_000,
+        start: base + 20_000,
+        end: base + 60_000,
+        durationSec: 40,
+        ratePerSec: 6000,
+        longestNoProgressSec: 40,
+        outcome: 'running',
+        summary: `loop still running at the end: pid 1 (systemd) ${sig} ×12k for 40 s`,
+        evidence: [ptr(100, 'first looping request (pid 1)')],
+      },
+      {
+        pid: 417,
+        tokens: ['Getattr(1)', 'Lookup(1)'],
+        period: 2,
+        repetitions: 2600,
+        requests: 5200,
+        start: base + 2_000,
+        end: base + 5_000,
+        durationSec: 3,
+        ratePerSec: 1733,
+        longestNoProgressSec: 3,
+        outcome: 'progress',
+        after: {
+          time: base + 5_500,
+          text: 'Started udev Coldplug all Devices.',
+          pointer: { input: 'console', line: 42, what: 'guest progress after the loop' },
+        },
+        summary:
+          'transient loop: pid 417 Getattr(1)→Lookup(1) ×2.6k for 3 s, then progress (Started udev Coldplug all Devices.)',
+        evidence: [ptr(10, 'first looping request (pid 417)')],
+      },
+    ],
+    waitingOn: [
+      {
+        subject: 'vfs-lab-loop.service',
+        unit: 'vfs-lab-loop.service',
+        job: 'start',
+        waitedSec: 114,
+        limitSec: null,
+        firstSeen: base + 25_000,
+        lastSeen: base + 59_000,
+        pointer: { input: 'console', line: 77, what: 'guest waiting: vfs-lab-loop.service' },
+      },
+    ],
+  };
+}
+
+/** A real capture carrying {@link episodeVerdict}. */
+export function episodeInput(kind: VerdictKind = 'livelock'): ReportInput {
+  const a = analyzed(`${LAB}rust-1.13.2-walk-cache-metadata/`);
+  return {
+    ...a,
+    file: 'episodes/virtiofsd.log.gz',
+    verdict: episodeVerdict(kind, a.time.first ?? Date.UTC(2026, 10, 27, 3, 2, 0)),
+  };
+}
