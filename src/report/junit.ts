@@ -24,6 +24,7 @@ import {
   waitingText,
 } from './model.js';
 import { comparisonResultFromRuns } from './runs.js';
+import { verdictHeadline } from './svg.js';
 
 export interface JUnitOptions {
   /** `name` of `<testsuites>` and prefix of suite names (default `vfs-analyze`). */
@@ -130,7 +131,7 @@ function verdictOut(input: ReportInput): string {
   if (!v) {
     return `no verdict; ${int(input.totals.requests)} requests, ${rate(input.rate.meanPerSec)}/s mean, ${int(input.totals.unanswered)} unanswered`;
   }
-  const lines = [`${v.kind}: ${v.title}`];
+  const lines = [verdictHeadline(v)];
   for (const c of v.culprits.slice(0, 3)) {
     const inferred = inferredUnitText(c);
     if (inferred) lines.push(`culprit pid ${culpritLabel(c, input.pidNames)}: ${inferred}`);

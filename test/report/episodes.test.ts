@@ -201,6 +201,7 @@ describe('JUnit', () => {
     const tc = find(root, 'testcase')[0];
     expect(tc.children.map((c) => c.name)).toEqual(['system-out']);
     const out = tc.children[0].text;
+    expect(out.split('\n')[0]).toBe(input.verdict!.title);
     expect(out).toContain('loop episodes (2, longest first):');
     expect(out).toContain(TRANSIENT);
     expect(out).toContain(input.verdict!.episodes![0].summary);
