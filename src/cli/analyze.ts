@@ -39,6 +39,7 @@ export interface AnalyzeArgs {
   threshold: string[];
   config?: string;
   stillRunning: boolean;
+  stoppedAtEnd: boolean;
   report: string[];
 }
 
@@ -117,10 +118,18 @@ export function analyzeOptions<T>(y: Argv<T>) {
       type: 'string',
       describe: 'JSON config file: {"thresholds": {...}, "failOn": [...], "progressPatterns": [...]}',
     })
+    .option('stopped-at-end', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'virtiofsd stopped answering where its log ends (frozen or killed): the end of the log counts as "traffic stopped" (default: it does not — a log copied while virtiofsd ran ends mid-traffic)',
+    })
     .option('still-running', {
       type: 'boolean',
       default: false,
-      describe: 'the log was copied while virtiofsd still ran: an abrupt end is not "traffic stopped"',
+      hidden: true,
+      describe:
+        'accepted for compatibility: a log that ends mid-traffic is read as captured while running by default',
     })
     .option('top', { type: 'number', default: 15, describe: 'rows in the top-N tables' })
     .option('recent', { type: 'number', default: 20, describe: 'requests in the recent-activity table' })
@@ -243,7 +252,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
       correlations.push(correlate(a, g));
       if (outcome.engine) for (const ev of session.timedLines(clock)) outcome.engine.guest(ev);
     } else correlations.push(null);
-    const verdict = outcome.engine?.finish({ endOfLog: args.stillRunning ? 'cut' : 'stopped' }) ?? null;
+    const verdict = outcome.engine?.finish({ endOfLog: args.stoppedAtEnd ? 'stopped' : 'running' }) ?? null;
     if (verdict && guestRead) guestRead.session.annotate(verdict);
     verdicts.push(verdict);
   }

@@ -126,9 +126,7 @@ export async function runFollow(args: FollowArgs): Promise<number> {
   }
   monitor.end();
   const st = monitor.status(Date.now());
-  const final = monitor.session.annotate(
-    st.sessionEnded ? monitor.engine.finish() : monitor.engine.finish({ endOfLog: 'cut' }),
-  );
+  const final = monitor.session.annotate(monitor.engine.finish());
   if (args.json) await writeStdout(renderJson(monitor.document(version(), final)));
   else
     await writeStdout(

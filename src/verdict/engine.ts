@@ -37,9 +37,10 @@ import {
   type LoopEpisode,
   makeToken,
   PidLoop,
+  revisitsStableSet,
 } from './loop.js';
 import { resolveThresholds, type VerdictThresholds, type VerdictThresholdsInput } from './thresholds.js';
-import type { Culprit, EvidencePointer, Verdict } from './types.js';
+import type { Culprit, EvidencePointer, LoopEpisodeReport, Verdict, WaitingOn } from './types.js';
 
 export interface PidNameSource {
   nameAt(pid: number, hostTimeMs?: number): string | undefined;
@@ -57,11 +58,12 @@ export interface VerdictEngineOptions {
 
 export interface FinishOptions {
   /**
-   * How the virtiofsd log ended. `stopped` (default): the daemon stopped writing (post-mortem of a finished or
-   * killed run), so a log that ends with no DESTROY / disconnect means traffic stopped. `cut`: the log was copied
-   * while the daemon still ran; judged as if polled live at its last timestamp.
+   * How the virtiofsd log ended. `running` (default): the end of the file is not evidence that traffic stopped —
+   * the log may have been copied while virtiofsd still answered (the bcvk #90 workflow), or the VM was killed
+   * mid-traffic; traffic stopped only when a quiet stretch is followed by later evidence. `stopped`: the user
+   * knows the daemon stopped answering where the log ends (frozen or killed), so the end of the log is a stop.
    */
-  endOfLog?: 'stopped' | 'cut';
+  endOfLog?: 'running' | 'stopped';
 }
 
 export type LifecycleEvent = 'disconnect' | 'exit';
@@ -115,6 +117,8 @@ export class VerdictEngine implements VirtiofsdSink {
   private maxTs = Number.NaN;
   private lastReqTs = Number.NaN;
   private lastReqLine = 0;
+  /** Latest request in a second with at least `quietRate` requests (traffic, not heartbeat polling). */
+  private lastLoudTs = Number.NaN;
   private lastLine = 0;
   private okReplies = 0;
   private errReplies = 0;
@@ -168,6 +172,7 @@ export class VerdictEngine implements VirtiofsdSink {
       if (!(ts <= this.maxTs)) this.maxTs = ts;
       if (!(ts <= this.lastReqTs)) this.lastReqTs = ts;
       this.countSecond(ts);
+      if (this.curSecCount >= this.thresholds.quietRate && !(ts <= this.lastLoudTs)) this.lastLoudTs = ts;
     }
     this.lastReqLine = line;
 
@@ -211,6 +216,8 @@ export class VerdictEngine implements VirtiofsdSink {
 
   /** Daemon lifecycle: Rust `Client disconnected, shutting down`, C `virtio_loop: Exit`. */
   lifecycle(ts: number, line: number, what: LifecycleEvent): void {
+    this.lastLine = line;
+    if (Number.isFinite(ts) && !(ts <= this.maxTs)) this.maxTs = ts;
     this.ended = { ts: Number.isFinite(ts) ? ts : this.maxTs, line, what };
   }
 
@@ -257,7 +264,7 @@ export class VerdictEngine implements VirtiofsdSink {
     if (!this.sustained(e)) return;
     this.finished.push(e);
     if (this.finished.length > this.thresholds.maxEpisodes) {
-      this.finished.sort((a, b) => episodeReps(b) - episodeReps(a));
+      this.finished.sort((a, b) => b.lastTs - b.onsetTs - (a.lastTs - a.onsetTs));
       this.finished.length = this.thresholds.maxEpisodes;
     }
   }
@@ -331,16 +338,16 @@ export class VerdictEngine implements VirtiofsdSink {
     return this.maxTs;
   }
 
-  /** The verdict right now. `nowMs` (wall clock, live) lets "no request for quietSec" count as traffic stopped. */
+  /** The verdict right now. `nowMs` (wall clock, live) is evidence too: no traffic for `quietSec` by it is a stop. */
   currentVerdict(nowMs?: number): Verdict {
-    const now = nowMs ?? this.endOfEvidence();
-    return this.judge(now, 'live');
+    const end = this.endOfEvidence();
+    const now = nowMs === undefined ? end : Math.max(nowMs, end);
+    return this.judge(now, 'running', nowMs !== undefined);
   }
 
   /** The post-mortem verdict once every input has been read. */
   finish(opts: FinishOptions = {}): Verdict {
-    const now = this.endOfEvidence();
-    return this.judge(now, opts.endOfLog === 'cut' ? 'live' : 'final');
+    return this.judge(this.endOfEvidence(), opts.endOfLog ?? 'running', false);
   }
 
   private endOfEvidence(): number {
@@ -351,17 +358,24 @@ export class VerdictEngine implements VirtiofsdSink {
     return Math.max(a, b);
   }
 
+  /** The shape of a loop worth reporting: long and fast enough, a stable working set, not making progress. */
   private sustained(e: LoopEpisode): boolean {
     const th = this.thresholds;
     if (episodeReps(e) < th.minRepetitions) return false;
     const durMs = e.lastTs - e.onsetTs;
-    if (durMs < th.minLoopSec * 1000) return false;
-    const rate = (episodeReps(e) * e.period) / Math.max(1, durMs / 1000);
-    return rate >= th.minLoopRate;
+    if (durMs < th.minEpisodeSec * 1000) return false;
+    if (e.inLoop / Math.max(1, durMs / 1000) < th.minLoopRate) return false;
+    if (e.inLoop / Math.max(1, e.lastSeq - e.onsetSeq + 1) < th.minLoopShare) return false;
+    return revisitsStableSet(e.tokens) && !isProductive(e.tokens);
   }
 
   private progressDuring(from: number, to: number): ProgressMark[] {
     return this.marks.filter((m) => m.t > from && m.t <= to);
+  }
+
+  private firstProgressFrom(t: number): ProgressMark | undefined {
+    for (const m of this.marks) if (m.t >= t) return m;
+    return undefined;
   }
 
   private lastProgressBefore(t: number): ProgressMark | undefined {
@@ -404,16 +418,131 @@ export class VerdictEngine implements VirtiofsdSink {
     return this.ptr(m.source, m.line, what);
   }
 
-  private judge(now: number, mode: 'live' | 'final'): Verdict {
+  /** When traffic (not heartbeat polling) was last seen: the last request of a second with ≥ quietRate requests. */
+  private trafficStopAt(): number {
+    return Number.isFinite(this.lastLoudTs) ? this.lastLoudTs : this.lastReqTs;
+  }
+
+  /**
+   * The loop still running at the end of the evidence, if any (the longest-running one): its PID is still in it,
+   * its last request is among the last ones, and neither guest progress nor a DESTROY came after it.
+   */
+  private loopAtEnd(): LoopEpisode | undefined {
+    const gap = this.thresholds.loopGapSec * 1000;
+    let best: LoopEpisode | undefined;
+    for (const s of this.pids.values()) {
+      const e = s.episode;
+      if (!e?.running || !this.sustained(e) || e.lastTs < this.lastReqTs - gap) continue;
+      if (this.destroy && this.destroy.ts >= e.lastTs) continue;
+      // Whole-second stamps: a guest line within the loop's last stamped second may precede its last request.
+      const after = e.lastTs + (this.stepOf(e.lastTs) ? 0 : 1000);
+      if (this.marks.length > 0 && this.marks[this.marks.length - 1].t > after) continue;
+      if (!best || e.onsetTs < best.onsetTs) best = e;
+    }
+    return best;
+  }
+
+  /** What the guest's console says it is waiting on now (job spinners after the last progress). */
+  private waitingOn(): WaitingOn[] {
+    return this.clock.waitingNow.slice(0, 3).map((h) => {
+      const w: WaitingOn = {
+        subject: h.subject,
+        job: h.kind === 'stop-job-waiting' ? 'stop' : 'start',
+        waitedSec: h.maxWaitedS ?? null,
+        limitSec: h.limitS ?? null,
+        firstSeen: h.first.hostTime ?? null,
+        lastSeen: h.last.hostTime ?? null,
+        pointer: this.ptr(h.last.source, h.last.line, `guest waiting: ${h.subject}`),
+      };
+      if (h.unit) w.unit = h.unit;
+      return w;
+    });
+  }
+
+  private episodeReport(e: LoopEpisode, running: boolean, stoppedAt: number | undefined): LoopEpisodeReport {
+    const name = this.names.nameAt(e.pid, e.onsetTs);
+    const reps = episodeReps(e);
+    const durMs = Math.max(0, e.lastTs - e.onsetTs);
+    const sig = e.tokens.map(formatToken);
+    const r: LoopEpisodeReport = {
+      pid: e.pid,
+      tokens: sig,
+      period: e.period,
+      repetitions: reps,
+      requests: e.inLoop,
+      start: e.onsetTs,
+      end: e.lastTs,
+      durationSec: durMs / 1000,
+      ratePerSec: Math.round(e.inLoop / Math.max(1, durMs / 1000)),
+      longestNoProgressSec:
+        this.guestLines === 0 ? null : Math.round(this.longestNoProgress(e.onsetTs, e.lastTs) / 100) / 10,
+      outcome: 'ended',
+      summary: '',
+      evidence: [
+        this.ptr('virtiofsd', e.onsetLine, `first looping request (pid ${e.pid})`),
+        this.ptr('virtiofsd', e.lastLine, 'last looping request'),
+      ],
+    };
+    if (name) r.name = name;
+    const who = `${pidLabel(e.pid, name)} ${sig.join('→')} ×${compactCount(reps)}`;
+    const dur = durMs < 10_000 ? `${Math.round(durMs / 100) / 10} s` : `${Math.round(durMs / 1000)} s`;
+    if (running) {
+      r.outcome = 'running';
+      r.summary = `loop still running at the end: ${who} for ${dur}`;
+      return r;
+    }
+    // Second-resolution stamps: progress stamped within the loop's last second can follow it.
+    const next = this.firstProgressFrom(e.lastTs - (this.stepOf(e.lastTs) ? 0 : 999));
+    const goal = this.clock.goalReached;
+    if (next) {
+      const isGoal = goal !== undefined && goal.line === next.line && goal.source === next.source;
+      r.outcome = isGoal ? 'goal' : 'progress';
+      r.after = {
+        time: next.t,
+        text: next.text,
+        pointer: this.markPtr(next, 'guest progress after the loop'),
+      };
+      r.evidence.push(r.after.pointer);
+      r.summary = `transient loop: ${who} for ${dur}, then ${isGoal ? `the goal (${goal?.goal})` : `progress (${next.text})`}`;
+    } else if (stoppedAt !== undefined && stoppedAt <= e.lastTs + this.thresholds.loopGapSec * 1000) {
+      r.outcome = 'traffic-stopped';
+      r.summary = `loop: ${who} for ${dur}, then traffic stopped`;
+    } else {
+      r.summary = `transient loop: ${who} for ${dur}, then it ended`;
+    }
+    return r;
+  }
+
+  /** Longest stretch of [from, to] with no guest progress mark, ms. */
+  private longestNoProgress(from: number, to: number): number {
+    let prev = from;
+    let best = 0;
+    for (const m of this.marks) {
+      if (m.t <= from) continue;
+      if (m.t > to) break;
+      best = Math.max(best, m.t - prev);
+      prev = m.t;
+    }
+    return Math.max(best, to - prev);
+  }
+
+  /** True when a time carries sub-second precision (C stamps, host-stamped guest lines); Rust stamps whole seconds. */
+  private stepOf(t: number): boolean {
+    return t % 1000 !== 0;
+  }
+
+  private judge(now: number, endOfLog: 'running' | 'stopped', live: boolean): Verdict {
     const th = this.thresholds;
     const hostOnly = this.guestLines === 0;
     const goal = this.clock.goalReached;
     const conf = (withGuest: number) => (hostOnly ? Math.max(0.1, withGuest - 0.2) : withGuest);
-    const base = { hostOnly, culprits: [] as Culprit[], evidence: [] as EvidencePointer[] };
 
     if (this.seq === 0 && this.guestLines === 0) {
       return {
-        ...base,
+        hostOnly,
+        culprits: [],
+        evidence: [],
+        episodes: [],
         kind: 'inconclusive',
         confidence: 0,
         title: 'inconclusive: no input yet',
@@ -423,74 +552,112 @@ export class VerdictEngine implements VirtiofsdSink {
       };
     }
 
-    const goalAt = goal?.hostTime;
-    const cleanEnd = this.destroy !== undefined || this.ended !== undefined;
-
-    // 1. Traffic stopped.
-    const lastReq = this.lastReqTs;
+    // Traffic stopped needs a positive sign: quiet seconds for quietSec followed by later evidence (a daemon line,
+    // a guest line, the wall clock while live), or the user's word that the daemon stopped at the end of the log.
+    const tStop = this.trafficStopAt();
     let stopped = false;
     let stopHow = '';
-    if (this.seq > 0 && !cleanEnd && Number.isFinite(lastReq)) {
-      if (mode === 'final') {
+    if (this.seq > 0 && Number.isFinite(tStop)) {
+      const gapS = Math.round((now - tStop) / 1000);
+      if (endOfLog === 'stopped' && !live) {
         stopped = true;
-        stopHow =
-          'the virtiofsd log ends with no DESTROY and no "Client disconnected"/"virtio_loop: Exit" (the daemon stopped writing)';
-      } else if (now - lastReq >= th.quietSec * 1000) {
+        stopHow = 'the daemon stopped answering where its log ends (--stopped-at-end)';
+      } else if (now - tStop >= th.quietSec * 1000) {
         stopped = true;
-        stopHow = `no request for ${Math.round((now - lastReq) / 1000)} s`;
+        stopHow = live
+          ? `no traffic for ${gapS} s by the wall clock`
+          : `no traffic for ${gapS} s before the last line of evidence (${this.lastEvidenceWhat()})`;
       }
     }
-    const goalAfterStop = goal !== undefined && (goalAt === undefined || goalAt >= lastReq - 1000);
-    const progressAfterStop = this.progressDuring(lastReq + th.quietSec * 1000, Number.POSITIVE_INFINITY);
-    if (stopped && !goalAfterStop && progressAfterStop.length === 0) {
-      return this.judgeStopped(now, lastReq, stopHow, hostOnly, conf);
+
+    const atEnd = stopped ? undefined : this.loopAtEnd();
+    const episodes = this.allEpisodes()
+      .map((e) => this.episodeReport(e, e === atEnd, stopped ? tStop : undefined))
+      .sort((a, b) => b.durationSec - a.durationSec)
+      .slice(0, th.maxEpisodes);
+    const waitingOn = this.waitingOn();
+    const base = {
+      hostOnly,
+      culprits: [] as Culprit[],
+      evidence: [] as EvidencePointer[],
+      episodes,
+      waitingOn,
+    };
+
+    // 1. A loop still running at the end of the evidence.
+    if (atEnd) {
+      const graceEnd = atEnd.onsetTs + th.progressGraceSec * 1000;
+      const lastProg = this.lastProgressBefore(now);
+      const progressedInLoop = lastProg !== undefined && lastProg.t > graceEnd ? lastProg : undefined;
+      const stuckFrom = progressedInLoop ? progressedInLoop.t : atEnd.onsetTs;
+      const stuckSec = (now - stuckFrom) / 1000;
+      if (stuckSec >= th.minLoopSec) {
+        return this.judgeLivelock(atEnd, now, stuckFrom, progressedInLoop, hostOnly, conf, base);
+      }
+      if (!goal) {
+        const name = this.names.nameAt(atEnd.pid, atEnd.onsetTs);
+        const sig = atEnd.tokens.map(formatToken).join('→');
+        return {
+          ...base,
+          kind: 'inconclusive',
+          confidence: 0.4,
+          title: `inconclusive: ${pidLabel(atEnd.pid, name)} looping for ${Math.round(
+            (now - atEnd.onsetTs) / 1000,
+          )} s at the end, under ${th.minLoopSec} s`,
+          reason: `${pidLabel(atEnd.pid, name)} repeats ${sig} ×${compactCount(episodeReps(atEnd))} and was still doing so at the end of the evidence, but ${
+            progressedInLoop
+              ? `the guest progressed ${Math.round(stuckSec)} s before the end`
+              : `for ${Math.round(stuckSec)} s only`
+          }: a livelock needs ${th.minLoopSec} s of looping with no guest progress (healthy boots show loop-like bursts of up to ~11 s). The evidence ends too soon to tell a livelock from a burst.`,
+          onset: atEnd.onsetTs,
+          onsetMethod: 'start of the loop (per-PID period detection over abstracted tokens)',
+          durationSec: Math.max(0, (now - atEnd.onsetTs) / 1000),
+          evidence: [
+            this.ptr('virtiofsd', atEnd.onsetLine, `first looping request (pid ${atEnd.pid})`),
+            this.ptr('virtiofsd', atEnd.lastLine, 'latest looping request'),
+          ],
+        };
+      }
     }
 
-    // 2. Livelock.
-    const live = mode === 'live';
-    const candidates = this.allEpisodes()
-      .filter((e) => !live || e.lastTs >= this.lastReqTs - th.loopGapSec * 1000)
-      .map((e) => ({ e, prog: this.progressDuring(e.onsetTs + th.progressGraceSec * 1000, e.lastTs) }));
-    const looping = candidates
-      .filter((c) => c.prog.length === 0 && !isProductive(c.e.tokens))
-      .sort((a, b) => episodeReps(b.e) - episodeReps(a.e));
-    if (looping.length > 0) return this.judgeLivelock(looping[0].e, now, mode, hostOnly, conf);
+    // 2. Traffic stopped, and the guest neither reached its goal, nor progressed after, nor unmounted cleanly.
+    if (stopped) {
+      // The guest may go on printing for a while from its caches; it is stalled once it has made no progress
+      // for quietSec before the end of the evidence either.
+      const recentProgress = this.progressDuring(now - th.quietSec * 1000, Number.POSITIVE_INFINITY);
+      if (!goal && recentProgress.length === 0 && this.destroy === undefined) {
+        if (this.seq < th.minRequests) return this.thin(base);
+        return this.judgeStopped(now, tStop, stopHow, hostOnly, conf, base);
+      }
+    }
 
-    // 3. Goal / clean end: busy or healthy.
+    // 3. The goal, or a clean unmount: busy or healthy.
     const busy = this.busyStretch(hostOnly);
-    const progressingLoop = candidates.find((c) => c.prog.length > 0 || isProductive(c.e.tokens));
-    if (goal || cleanEnd || (stopped && (goalAfterStop || progressAfterStop.length > 0))) {
+    if (goal || this.destroy) {
       const ev: EvidencePointer[] = [];
       if (goal) ev.push(this.ptr(goal.source, goal.line, `goal reached: ${goal.goal}`));
       if (this.destroy) ev.push(this.ptr('virtiofsd', this.destroy.line, 'DESTROY (guest unmounted)'));
       else if (this.ended) ev.push(this.ptr('virtiofsd', this.ended.line, `daemon ${this.ended.what}`));
-      const endWhat = goal
-        ? `the guest reached ${goal.goal}`
-        : this.destroy
-          ? 'the guest unmounted (DESTROY)'
-          : 'the daemon shut down normally';
+      const endWhat = goal ? `the guest reached ${goal.goal}` : 'the guest unmounted the share (DESTROY)';
+      const epNote =
+        episodes.length > 0
+          ? ` ${episodes.length} loop episode${episodes.length === 1 ? '' : 's'} seen (longest ${Math.round(
+              episodes[0].durationSec,
+            )} s: ${episodes[0].summary}).`
+          : '';
       if (busy) {
+        const productive = this.allEpisodes().find((e) => isProductive(e.tokens));
         return {
           ...base,
           evidence: ev,
           kind: 'busy',
-          confidence: conf(0.8),
+          confidence: conf(goal ? 0.8 : 0.7),
           title: `busy: ${compactCount(busy.peak)} req/s peak for ${Math.round((busy.end - busy.start) / 1000)} s, ${
-            hostOnly ? (progressingLoop ? 'tree growing' : 'no loop') : 'guest progressing'
+            hostOnly ? 'host only' : 'guest progressing'
           }`,
           reason: `Heavy traffic (≥ ${th.busyRate} req/s for ${Math.round((busy.end - busy.start) / 1000)} s)${
-            hostOnly ? ' with no repeating loop' : ' while the guest kept making progress'
-          }${
-            progressingLoop
-              ? ` (pid ${progressingLoop.e.pid} repeats a ${progressingLoop.e.period}-request pattern ×${compactCount(
-                  episodeReps(progressingLoop.e),
-                )}, but ${
-                  progressingLoop.prog.length > 0
-                    ? 'the guest progressed during it'
-                    : 'every iteration creates new entries: the tree grows'
-                })`
-              : ''
-          }; ${endWhat}.`,
+            hostOnly ? '' : ' while the guest kept making progress'
+          }${productive ? ` (pid ${productive.pid} repeats a pattern that creates entries every iteration: the tree grows)` : ''}; ${endWhat}.${epNote}`,
           onset: busy.start,
           onsetMethod: 'first second of the longest heavy stretch',
           durationSec: (busy.end - busy.start) / 1000,
@@ -501,29 +668,19 @@ export class VerdictEngine implements VirtiofsdSink {
         ...base,
         evidence: ev,
         kind: 'healthy',
-        confidence: conf(goal ? 0.9 : 0.8),
-        title: `healthy: ${goal ? `reached ${goal.goal}` : this.destroy ? 'unmounted (DESTROY)' : 'daemon shut down'}`,
-        reason: `${endWhat[0].toUpperCase()}${endWhat.slice(1)}; no livelock loop, no outstanding request; ${
+        confidence: conf(goal ? 0.9 : 0.7),
+        title: `healthy: ${goal ? `reached ${goal.goal}` : 'unmounted (DESTROY)'}`,
+        reason: `${endWhat[0].toUpperCase()}${endWhat.slice(1)}; no loop running at the end, no outstanding request; ${
           this.seq
-        } requests, peak ${this.peakRate} req/s.`,
+        } requests, peak ${this.peakRate} req/s.${epNote}`,
         onset: null,
         durationSec: null,
       };
     }
 
-    if (this.seq < th.minRequests) {
-      return {
-        ...base,
-        kind: 'inconclusive',
-        confidence: 0.2,
-        title: `inconclusive: only ${this.seq} requests`,
-        reason: `Only ${this.seq} virtiofsd requests${hostOnly ? ' and no guest input' : ''}: too little evidence.`,
-        onset: null,
-        durationSec: null,
-      };
-    }
+    if (this.seq < th.minRequests) return this.thin(base);
 
-    // 4. Live, nothing wrong yet.
+    // 4. Traffic stopped but the guest went on (running from its caches), or the daemon went away mid-traffic.
     const recent = this.progressDuring(now - th.quietSec * 1000, Number.POSITIVE_INFINITY);
     if (!hostOnly && recent.length > 0) {
       const heavyNow =
@@ -533,20 +690,52 @@ export class VerdictEngine implements VirtiofsdSink {
         kind: heavyNow ? 'busy' : 'healthy',
         confidence: 0.5,
         title: heavyNow ? 'busy: heavy traffic, guest progressing' : 'healthy: guest progressing',
-        reason: `Running: the guest made progress ${Math.round((now - recent[recent.length - 1].t) / 1000)} s ago; no loop, traffic not stopped.`,
+        reason: `Still running at the end of the evidence: the guest made progress ${Math.round(
+          (now - recent[recent.length - 1].t) / 1000,
+        )} s before it, no loop is running, traffic has not stopped; the goal was not reached (yet).`,
         onset: null,
         durationSec: null,
         evidence: [this.markPtr(recent[recent.length - 1], 'latest guest progress')],
       };
     }
+    const why = this.ended
+      ? `the daemon logged "${this.ended.what === 'disconnect' ? 'Client disconnected' : 'virtio_loop: Exit'}" while requests were still flowing (the VM went away mid-traffic, no DESTROY)`
+      : stopped
+        ? `traffic stopped (${stopHow}) but the guest kept progressing`
+        : 'the log ends mid-traffic (captured while running, or the VM was killed)';
     return {
       ...base,
       kind: 'inconclusive',
       confidence: 0.3,
-      title: 'inconclusive: no hang signature yet',
-      reason: `${this.seq} requests, no repeating loop, traffic not stopped${
-        hostOnly ? ', no guest input' : ', no recent guest progress'
+      title: 'inconclusive: no hang signature',
+      reason: `${this.seq} requests; ${why}; no loop running at the end${
+        hostOnly ? ', no guest input' : ', no recent guest progress, no goal reached'
       }.`,
+      onset: null,
+      durationSec: null,
+    };
+  }
+
+  private lastEvidenceWhat(): string {
+    if (this.ended && this.ended.ts >= this.maxTs)
+      return `virtiofsd line ${this.ended.line}: daemon ${this.ended.what}`;
+    if (this.lastGuestLine && this.lastGuestTs >= this.maxTs) {
+      return `${this.lastGuestLine.source} line ${this.lastGuestLine.line}`;
+    }
+    return `virtiofsd line ${this.lastLine}`;
+  }
+
+  private thin(
+    base: Pick<Verdict, 'hostOnly' | 'culprits' | 'evidence' | 'episodes' | 'waitingOn'>,
+  ): Verdict {
+    return {
+      ...base,
+      kind: 'inconclusive',
+      confidence: 0.2,
+      title: `inconclusive: only ${this.seq} request${this.seq === 1 ? '' : 's'}`,
+      reason: `Only ${this.seq} virtiofsd request${this.seq === 1 ? '' : 's'} (fewer than minRequests=${
+        this.thresholds.minRequests
+      })${this.guestLines === 0 ? ' and no guest input' : ' and the guest did not reach its goal'}: too little evidence to call a hang.`,
       onset: null,
       durationSec: null,
     };
@@ -564,12 +753,23 @@ export class VerdictEngine implements VirtiofsdSink {
     return best;
   }
 
+  private waitingText(w: WaitingOn[]): string {
+    if (w.length === 0) return '';
+    const h = w[0];
+    const ran =
+      h.waitedSec !== null
+        ? ` (job running ${fmtDur(h.waitedSec)} / ${h.limitSec === null ? 'no limit' : fmtDur(h.limitSec)})`
+        : '';
+    return `${h.unit ?? h.subject}${ran}`;
+  }
+
   private judgeStopped(
     now: number,
-    lastReq: number,
+    tStop: number,
     stopHow: string,
     hostOnly: boolean,
     conf: (x: number) => number,
+    base: Pick<Verdict, 'hostOnly' | 'culprits' | 'evidence' | 'episodes' | 'waitingOn'>,
   ): Verdict {
     const out = this.outstanding();
     const evidence: EvidencePointer[] = [this.ptr('virtiofsd', this.lastReqLine, 'last request')];
@@ -583,15 +783,25 @@ export class VerdictEngine implements VirtiofsdSink {
         ),
       );
     }
+    const waiting = base.waitingOn ?? [];
+    for (const w of waiting) evidence.push(w.pointer);
+    const waitTxt = this.waitingText(waiting);
     const ct: Verdict['criticalTransition'] = {};
     if (lp) ct.lastProgress = { time: lp.t, text: lp.text, pointer: this.markPtr(lp, 'last guest progress') };
-    const end = Math.max(now, lastReq);
+    const end = Math.max(now, tStop);
     const priorLoop = this.allEpisodes().sort((a, b) => b.lastTs - a.lastTs)[0];
     const loopNote = priorLoop
       ? ` Before that, pid ${priorLoop.pid} was looping (${priorLoop.tokens.map(formatToken).join('→')} ×${compactCount(
           episodeReps(priorLoop),
         )}).`
       : '';
+    const progressNote = hostOnly
+      ? ' (virtiofsd log only: no guest output to confirm the guest was stuck)'
+      : lp
+        ? ` The guest last progressed at ${hhmmss(lp.t)} (${lp.text})${waitTxt ? ` and is waiting on ${waitTxt}` : ''}.`
+        : waitTxt
+          ? ` The guest is waiting on ${waitTxt}.`
+          : ' The guest never reached its goal.';
     if (out.length > 0) {
       out.sort((a, b) => a.ts - b.ts);
       const oldest = out[0];
@@ -611,6 +821,7 @@ export class VerdictEngine implements VirtiofsdSink {
         );
       }
       return {
+        ...base,
         kind: 'deadlock',
         confidence: conf(0.85),
         title: `deadlock: ${out.length} request${out.length === 1 ? '' : 's'} unanswered, oldest ${opcodeName(
@@ -618,58 +829,57 @@ export class VerdictEngine implements VirtiofsdSink {
         )}(${oldest.nodeid}) ${pidLabel(oldest.pid, culprits.find((c) => c.pid === oldest.pid)?.name)} since ${hhmmss(
           oldest.ts,
         )}`,
-        reason: `Traffic stopped (${stopHow}) with ${out.length} request(s) never answered: the daemon or the guest is blocked.${loopNote}`,
+        reason: `Traffic stopped (${stopHow}) with ${out.length} request(s) never answered: the daemon or the guest is blocked.${progressNote}${loopNote}`,
         onset: oldest.ts,
         onsetMethod: 'time of the oldest unanswered request',
         durationSec: Math.max(0, (end - oldest.ts) / 1000),
         culprits,
         criticalTransition: ct,
         evidence,
-        hostOnly,
         window: { start: oldest.ts, end },
       };
     }
+    const silentS = Math.round((end - tStop) / 1000);
     return {
+      ...base,
       kind: 'stall',
-      confidence: conf(0.75),
-      title: `stall: traffic stopped at ${hhmmss(lastReq)}, nothing outstanding`,
-      reason: `Traffic stopped (${stopHow}) with every logged request answered and no guest progress since: a hang outside the logged filesystem traffic (daemon stopped before dequeuing the next request, or a guest-side wait).${loopNote}`,
-      onset: lastReq,
-      onsetMethod: 'time of the last request in the virtiofsd log',
-      durationSec: Math.max(0, (end - lastReq) / 1000),
+      confidence: conf(this.ended || this.lastGuestTs > tStop ? 0.8 : 0.7),
+      title: `stall: traffic stopped at ${hhmmss(tStop)}${waitTxt ? `, guest waiting on ${waitTxt}` : ', nothing outstanding'}`,
+      reason: `Traffic stopped (${stopHow}) with every logged request answered and no guest progress since: the guest made no progress and sent no traffic for ${silentS} s${
+        this.ended ? ', then the VM was stopped' : ''
+      } — a hang outside the logged filesystem traffic (a guest-side wait, or a daemon stopped before dequeuing the next request).${progressNote}${loopNote}`,
+      onset: tStop,
+      onsetMethod: 'time of the last request of the last second with traffic (≥ quietRate req/s)',
+      durationSec: Math.max(0, (end - tStop) / 1000),
       culprits: [],
       criticalTransition: ct,
       evidence,
-      hostOnly,
-      window: { start: lastReq, end },
+      window: { start: tStop, end },
     };
   }
 
   private judgeLivelock(
     e: LoopEpisode,
     now: number,
-    mode: 'live' | 'final',
+    stuckFrom: number,
+    progressedInLoop: ProgressMark | undefined,
     hostOnly: boolean,
     conf: (x: number) => number,
+    base: Pick<Verdict, 'hostOnly' | 'culprits' | 'evidence' | 'episodes' | 'waitingOn'>,
   ): Verdict {
     const reps = episodeReps(e);
-    const loopReqs = reps * e.period;
     const windowReqs = Math.max(1, e.lastSeq - e.onsetSeq + 1);
     const durMs = Math.max(1, e.lastTs - e.onsetTs);
     const ratePerSec = reps / Math.max(1, durMs / 1000);
     const name = this.names.nameAt(e.pid, e.onsetTs);
     const sig = e.tokens.map(formatToken);
-    const share = Math.min(1, loopReqs / windowReqs);
-    const culprit: Culprit = { pid: e.pid, requests: loopReqs, share };
+    const share = Math.min(1, e.inLoop / windowReqs);
+    const culprit: Culprit = { pid: e.pid, requests: e.inLoop, share };
     if (name) culprit.name = name;
+    const waiting = base.waitingOn ?? [];
+    const waitTxt = this.waitingText(waiting);
+    if (!name && waiting.length > 0) culprit.inferredUnit = waiting[0].unit ?? waiting[0].subject;
     const lp = this.lastProgressBefore(e.onsetTs + this.thresholds.progressGraceSec * 1000);
-    const goal = this.clock.goalReached;
-    const ongoing =
-      e.running &&
-      e.lastTs >= this.lastReqTs - this.thresholds.loopGapSec * 1000 &&
-      this.destroy === undefined &&
-      !(goal && (goal.hostTime === undefined || goal.hostTime >= e.lastTs));
-    const end = ongoing && mode === 'live' ? Math.max(now, e.lastTs) : e.lastTs;
     const evidence: EvidencePointer[] = [
       this.ptr('virtiofsd', e.onsetLine, `first looping request (pid ${e.pid})`),
       this.ptr('virtiofsd', e.lastLine, 'latest looping request'),
@@ -677,49 +887,67 @@ export class VerdictEngine implements VirtiofsdSink {
     const ct: NonNullable<Verdict['criticalTransition']> = {
       firstLoopRequest: { time: e.onsetTs, pointer: evidence[0] },
     };
-    if (lp) {
+    const last = progressedInLoop ?? lp;
+    if (last) {
       ct.lastProgress = {
-        time: lp.t,
-        text: lp.text,
-        pointer: this.markPtr(lp, 'last guest progress before onset'),
+        time: last.t,
+        text: last.text,
+        pointer: this.markPtr(
+          last,
+          progressedInLoop ? 'last guest progress (during the loop)' : 'last guest progress before onset',
+        ),
       };
       evidence.push(ct.lastProgress.pointer as EvidencePointer);
     }
-    for (const h of this.clock.waitingNow.slice(0, 3)) {
-      evidence.push(this.ptr(h.last.source, h.last.line, `guest waiting: ${h.subject}`));
-    }
+    for (const w of waiting) evidence.push(w.pointer);
     const stable = e.stableInodes;
     const fresh = e.tokens.some((t) => Math.floor(t / 8192) === 0);
     const flat = `the loop's working set stays at ${stable} stable inode${stable === 1 ? '' : 's'}${
       fresh ? ' plus inodes allocated afresh (and forgotten) every iteration' : ''
-    } — the distinct-inode set stops growing once abstracted`;
+    }`;
     const errs = this.errReplies;
     const replies = this.okReplies + errs;
     const okPct = replies > 0 ? Math.round((this.okReplies / replies) * 1000) / 10 : 100;
-    const after =
-      !ongoing && goal
-        ? ` The loop ended at ${hhmmss(e.lastTs)}; the guest then reached ${goal.goal}.`
-        : !ongoing
-          ? ` The loop ended at ${hhmmss(e.lastTs)}.`
-          : '';
+    const stuckS = Math.round((now - stuckFrom) / 1000);
+    const noise =
+      e.outside > 0
+        ? ` (${Math.round((e.outside / (e.inLoop + e.outside)) * 100)}% of its requests in that time were other requests)`
+        : '';
+    const stuckTxt = hostOnly
+      ? `still looping at the end of the log, ${stuckS} s after it began; no guest input to confirm the lack of progress`
+      : progressedInLoop
+        ? `still looping at the end of the evidence; the guest's last progress was at ${hhmmss(progressedInLoop.t)} (${progressedInLoop.text}), then nothing for ${stuckS} s`
+        : `still looping at the end of the evidence, with no guest progress for the ${stuckS} s since it began`;
+    const inferred = culprit.inferredUnit
+      ? ` The journal does not name pid ${e.pid}; inferred from the console: it belongs to ${culprit.inferredUnit}, whose job is running.`
+      : '';
     return {
+      ...base,
       kind: 'livelock',
-      confidence: conf(ongoing ? 0.9 : 0.85),
+      confidence: conf(0.9),
       title: `livelock: ${pidLabel(e.pid, name)} ${sig.join('→')} ×${compactCount(reps)} since ${hhmmss(e.onsetTs)}`,
       reason: `${pidLabel(e.pid, name)} repeated a ${e.period}-request cycle ${reps} times at ${Math.round(
-        loopReqs / Math.max(1, durMs / 1000),
-      )} req/s (${Math.round(share * 100)}% of traffic), answered (${okPct}% of replies OK${errs > 0 ? `, ${errs} errors — an error storm is a loop too` : ''}), ${
-        hostOnly ? 'no guest input to confirm the lack of progress' : 'with no guest progress during the loop'
-      }; ${flat}.${after}`,
+        e.inLoop / Math.max(1, durMs / 1000),
+      )} req/s${noise}, answered (${okPct}% of replies OK${errs > 0 ? `, ${errs} errors — an error storm is a loop too` : ''}), ${stuckTxt}${
+        waitTxt ? `; the guest is waiting on ${waitTxt}` : ''
+      }; ${flat}.${inferred}`,
       onset: e.onsetTs,
-      onsetMethod: `start of the first of ${reps} back-to-back repetitions of the cycle (per-PID period detection over abstracted tokens)`,
-      durationSec: Math.max(0, (end - e.onsetTs) / 1000),
+      onsetMethod: `start of the loop: first of ${SEED_DESC} repetitions of the cycle that began it (per-PID period detection over abstracted tokens, held while ≥ 70% of the PID's requests stay in the cycle)`,
+      durationSec: Math.max(0, (now - e.onsetTs) / 1000),
       culprits: [culprit],
       loop: { tokens: sig, period: e.period, repetitions: reps, ratePerSec, share },
       criticalTransition: ct,
       evidence,
-      hostOnly,
-      window: { start: e.onsetTs, end },
+      window: { start: e.onsetTs, end: now },
     };
   }
+}
+
+const SEED_DESC = 'the back-to-back';
+
+/** 114 → "1min 54s", 13 → "13s" (systemd's own spelling). */
+function fmtDur(s: number): string {
+  const m = Math.floor(s / 60);
+  const r = Math.round(s - m * 60);
+  return m > 0 ? `${m}min${r ? ` ${r}s` : ''}` : `${r}s`;
 }

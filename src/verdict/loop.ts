@@ -116,10 +116,12 @@ export class InodeAges {
 export interface LoopEpisode {
   pid: number;
   period: number;
-  /** Tokens of one period, starting at the onset's phase. */
+  /** Tokens of one period, starting at the onset's phase (from the exact run that seeded the episode). */
   tokens: number[];
   /** Minimal rotation, to recognise the same loop after a break. */
   canon: string;
+  /** The distinct tokens of the signature: a request of the PID is "in the loop" when its token is one of these. */
+  set: Set<number>;
   onsetTs: number;
   onsetLine: number;
   /** Global request sequence number at onset and at the latest looping request. */
@@ -127,9 +129,10 @@ export interface LoopEpisode {
   lastSeq: number;
   lastTs: number;
   lastLine: number;
-  /** Repetitions of finished runs, plus the running one while `running`. */
-  baseReps: number;
-  runReps: number;
+  /** Requests of this PID in the loop (token in `set`) and outside it, since the onset. */
+  inLoop: number;
+  outside: number;
+  /** False once the PID's recent requests left the loop's token set (the loop ended, or broke briefly). */
   running: boolean;
   /** Number of distinct stable (non-`new`) inodes in the signature: the loop's working set. */
   stableInodes: number;
@@ -138,24 +141,50 @@ export interface LoopEpisode {
 /** Opcodes that add a name to the tree (Symlink, Mknod, Mkdir, Link, Create) and that remove one (Unlink, Rmdir). */
 const CREATING = new Set([6, 8, 9, 13, 35]);
 const REMOVING = new Set([10, 11]);
+/** Data transfer on an open handle (Read, Write, Readdir, Readdirplus, Lseek): repeating them is streaming I/O. */
+const STREAMING = new Set([15, 16, 28, 44, 46]);
 
 /**
  * True when every iteration leaves the tree bigger (more creating than removing requests per period): the loop
  * makes progress on the filesystem (an unpack, a copy), it is not the same state repeated. A create/unlink retry
- * loop (lock files) stays non-productive.
+ * loop (lock files) stays non-productive. A signature made only of data transfer on open handles (a big file read
+ * or written sequentially, a large directory listed) moves through the data: also productive.
  */
 export function isProductive(tokens: number[]): boolean {
   let net = 0;
+  let streaming = true;
   for (const t of tokens) {
     const op = t % OPS;
     if (CREATING.has(op)) net++;
     else if (REMOVING.has(op)) net--;
+    if (!STREAMING.has(op)) streaming = false;
   }
-  return net > 0;
+  return net > 0 || streaming;
 }
 
+/**
+ * A loop revisits a small, stable working set: at least one token of its signature is on a stable inode (the
+ * root, a directory it re-looks names up in, a file it keeps open). A signature made only of `new` inodes is a
+ * scan: the same opcode on inode after inode, each touched a few times (a directory walk, udev coldplug, systemd
+ * issuing an ioctl on every unit file).
+ */
+export function revisitsStableSet(tokens: number[]): boolean {
+  for (const t of tokens) if (Math.floor(t / OPS) > 0) return true;
+  return false;
+}
+
+/** Iterations of the loop: requests in the loop's token set over the period (repeated or skipped steps blur it). */
 export function episodeReps(e: LoopEpisode): number {
-  return e.baseReps + (e.running ? e.runReps : 0);
+  return Math.floor(e.inLoop / e.period);
+}
+
+function stableCount(sig: number[]): number {
+  const stable = new Set<number>();
+  for (const t of sig) {
+    const cls = Math.floor(t / OPS);
+    if (cls > 0) stable.add(cls);
+  }
+  return stable.size;
 }
 
 function canonical(tokens: number[]): string {
@@ -168,8 +197,21 @@ function canonical(tokens: number[]): string {
   return best;
 }
 
-const RESUME_REPS = 3;
+/** Back-to-back exact repetitions of a period that seed a loop candidate. */
+const SEED_REPS = 3;
+/** ... and at least this many requests repeating (so a short period inside a longer cycle does not seed it). */
+const SEED_MIN_RUN = 24;
+/** Membership window: the loop holds while at most NOISE_MAX of the PID's last NOISE_WINDOW requests are outside it. */
+const NOISE_WINDOW = 64;
+const NOISE_MAX = 19;
 
+/**
+ * One PID's loop tracker. A loop is *seeded* by {@link SEED_REPS} exact back-to-back repetitions of a period
+ * (found with the per-period run lengths below), then *held* by membership: the PID's requests keep falling in the
+ * signature's token set, tolerating up to ~30 % others in any 64 consecutive requests of the PID (repeated or
+ * skipped steps, a stray request, other PIDs interleaved do not break it). The onset is the first request of the
+ * seeding run, so a loop with jitter is dated from where it began, not from its last clean streak.
+ */
 export class PidLoop {
   private readonly R: number;
   private readonly tok: Float64Array;
@@ -182,6 +224,10 @@ export class PidLoop {
   private readonly startTs: Float64Array;
   private readonly startLine: Float64Array;
   private readonly startSeq: Float64Array;
+  /** Membership bits of the PID's last NOISE_WINDOW requests while an episode is tracked (1 = outside). */
+  private readonly noise = new Uint8Array(NOISE_WINDOW);
+  private noisePos = 0;
+  private noiseCount = 0;
   private n = 0;
   lastSeq = 0;
   lastTs = Number.NaN;
@@ -213,18 +259,15 @@ export class PidLoop {
   push(token: number, ts: number, line: number, seq: number): void {
     const i = this.n;
     const R = this.R;
-    const slot = i % R;
-    this.tok[slot] = token;
-    this.ts[slot] = ts;
-    this.line[slot] = line;
-    this.seq[slot] = seq;
+    this.tok[i % R] = token;
+    this.ts[i % R] = ts;
+    this.line[i % R] = line;
+    this.seq[i % R] = seq;
     this.n++;
     this.requests++;
     this.lastSeq = seq;
     this.lastTs = ts;
     const maxP = Math.min(this.th.maxPeriod, i);
-    const ep = this.episode;
-    const minReps = this.th.minRepetitions;
     let found = 0;
     for (let p = 1; p <= maxP; p++) {
       if (this.tok[(i - p) % R] === token) {
@@ -236,77 +279,103 @@ export class PidLoop {
           this.startSeq[p] = this.seq[s0];
         }
         const L = ++this.run[p];
-        if (found === 0 && L === p * (minReps - 1)) found = p;
+        if (found === 0 && L >= p * (SEED_REPS - 1) && L >= SEED_MIN_RUN) found = p;
       } else {
-        if (ep && ep.period === p && ep.running) {
-          ep.baseReps += Math.floor((this.run[p] + p) / p);
-          ep.runReps = 0;
-          ep.running = false;
-        }
         this.run[p] = 0;
       }
     }
 
-    if (ep?.running) {
-      const P = ep.period;
-      ep.runReps = Math.floor((this.run[P] + P) / P);
-      ep.lastTs = ts;
-      ep.lastLine = line;
-      ep.lastSeq = seq;
-      return;
+    let ep = this.episode;
+    if (ep && ts - ep.lastTs > this.th.loopGapSec * 1000) {
+      this.close();
+      ep = undefined;
     }
-    if (ep && !ep.running) {
-      const P = ep.period;
-      if (ts - ep.lastTs > this.th.loopGapSec * 1000) {
-        this.close();
-      } else if (
-        P <= maxP &&
-        this.run[P] === P * (RESUME_REPS - 1) &&
-        canonical(this.signature(i, P)) === ep.canon
-      ) {
+    if (ep) {
+      const inside = ep.set.has(token);
+      const slot = this.noisePos;
+      this.noiseCount += (inside ? 0 : 1) - this.noise[slot];
+      this.noise[slot] = inside ? 0 : 1;
+      this.noisePos = (slot + 1) % NOISE_WINDOW;
+      if (ep.running && found > 0 && found !== ep.period) this.refine(ep, i, found);
+      if (ep.running) {
+        if (inside) {
+          ep.inLoop++;
+          ep.lastTs = ts;
+          ep.lastLine = line;
+          ep.lastSeq = seq;
+        } else {
+          ep.outside++;
+          if (this.noiseCount > NOISE_MAX) ep.running = false;
+        }
+        return;
+      }
+      // Broken off: the same loop seeded again within loopGapSec resumes the episode.
+      if (found > 0 && canonical(this.signature(i, found)) === ep.canon) {
         ep.running = true;
-        ep.runReps = RESUME_REPS;
+        ep.inLoop += Math.max(SEED_REPS * found, SEED_MIN_RUN + found);
         ep.lastTs = ts;
         ep.lastLine = line;
         ep.lastSeq = seq;
+        this.resetNoise();
         return;
       }
     }
-    if (found > 0 && (!this.episode || found !== this.episode.period || !this.episode.running)) {
-      const sig = this.signature(i, found);
-      const canon = canonical(sig);
-      const cur = this.episode;
-      if (cur && cur.canon === canon && ts - cur.lastTs <= this.th.loopGapSec * 1000) {
-        cur.running = true;
-        cur.runReps = Math.floor((this.run[found] + found) / found);
-        cur.lastTs = ts;
-        cur.lastLine = line;
-        cur.lastSeq = seq;
-        return;
-      }
-      if (cur) this.close();
-      const stable = new Set<number>();
-      for (const t of sig) {
-        const cls = Math.floor(t / OPS);
-        if (cls > 0) stable.add(cls);
-      }
-      this.episode = {
-        pid: this.pid,
-        period: found,
-        tokens: sig,
-        canon,
-        onsetTs: this.startTs[found],
-        onsetLine: this.startLine[found],
-        onsetSeq: this.startSeq[found],
-        lastSeq: seq,
-        lastTs: ts,
-        lastLine: line,
-        baseReps: 0,
-        runReps: Math.floor((this.run[found] + found) / found),
-        running: true,
-        stableInodes: stable.size,
-      };
+    if (found === 0) return;
+    const sig = this.signature(i, found);
+    if (ep) this.close();
+    const set = new Set(sig);
+    this.resetNoise();
+    this.episode = {
+      pid: this.pid,
+      period: found,
+      tokens: sig,
+      canon: canonical(sig),
+      set,
+      onsetTs: this.startTs[found],
+      onsetLine: this.startLine[found],
+      onsetSeq: this.startSeq[found],
+      lastSeq: seq,
+      lastTs: ts,
+      lastLine: line,
+      inLoop: Math.max(SEED_REPS * found, SEED_MIN_RUN + found),
+      outside: 0,
+      running: true,
+      stableInodes: stableCount(sig),
+    };
+  }
+
+  /**
+   * The shortest exact cycle now repeating differs from the episode's. If it contains the episode's tokens and
+   * more, the episode was a partial view of it (a sub-path of a multi-path loop): take the longer cycle. If it is
+   * a divisor of the episode's period with the same tokens, the episode's period was a multiple: take the shorter.
+   * The onset stays.
+   */
+  private refine(ep: LoopEpisode, i: number, found: number): void {
+    const sig = this.signature(i, found);
+    const set = new Set(sig);
+    const grows = found > ep.period && set.size > ep.set.size && [...ep.set].every((t) => set.has(t));
+    const divides =
+      found < ep.period &&
+      ep.period % found === 0 &&
+      set.size === ep.set.size &&
+      [...set].every((t) => ep.set.has(t));
+    if (!grows && !divides) return;
+    ep.period = found;
+    ep.tokens = sig;
+    ep.canon = canonical(sig);
+    ep.set = set;
+    if (grows) {
+      ep.inLoop += ep.outside;
+      ep.outside = 0;
     }
+    ep.stableInodes = stableCount(sig);
+    this.resetNoise();
+  }
+
+  private resetNoise(): void {
+    this.noise.fill(0);
+    this.noiseCount = 0;
+    this.noisePos = 0;
   }
 
   /** Tokens of one period aligned to the run's start phase, read from the last `p` tokens (i = newest index). */
@@ -325,11 +394,7 @@ export class PidLoop {
   close(): void {
     const ep = this.episode;
     if (!ep) return;
-    if (ep.running) {
-      ep.baseReps += ep.runReps;
-      ep.runReps = 0;
-      ep.running = false;
-    }
+    ep.running = false;
     this.episode = undefined;
     this.onClose(ep);
   }

@@ -8,16 +8,30 @@ export interface VerdictThresholds {
   maxPeriod: number;
   /** Repetitions of one period, back to back, before a PID's stream counts as looping. */
   minRepetitions: number;
-  /** Seconds a loop must have lasted before it can be called a livelock. */
+  /**
+   * Seconds a loop still running at the end of the evidence must have held, with no guest progress, to be a
+   * livelock. Above every loop-like burst of a healthy systemd boot measured in the lab (README, "Verdicts").
+   */
   minLoopSec: number;
+  /** Seconds a loop must last to be reported as an episode. */
+  minEpisodeSec: number;
+  /** A finished loop episode at least this long matches `--fail-on long-episode`. */
+  longEpisodeSec: number;
   /** Requests/s the looping PID must sustain (loop requests over the loop's duration). */
   minLoopRate: number;
+  /**
+   * Share of all requests during a loop that must be the loop's: a spinning guest. A PID walking paths into /sys
+   * or /run while the rest of the boot works (udev, journald, systemd) is a few percent of the traffic.
+   */
+  minLoopShare: number;
   /** A loop broken for at most this long and resumed with the same signature is the same episode (s). */
   loopGapSec: number;
   /** An inode (re)introduced within this many requests is abstracted to `new` (Rust's fresh nodeids, C reuse). */
   freshSpan: number;
-  /** Seconds without any request (live: against the wall clock) before traffic counts as stopped. */
+  /** Seconds without traffic (live: against the wall clock) before traffic counts as stopped. */
   quietSec: number;
+  /** A second with fewer requests than this is quiet: heartbeat polling (systemd watching the console), not traffic. */
+  quietRate: number;
   /** Guest progress within this many seconds after a loop's onset does not break it (second-resolution stamps). */
   progressGraceSec: number;
   /** Requests/s that count as heavy traffic (for `busy`). */
@@ -39,11 +53,15 @@ export type VerdictThresholdsInput = Partial<VerdictThresholds>;
 export const DEFAULT_THRESHOLDS: Readonly<VerdictThresholds> = Object.freeze({
   maxPeriod: 32,
   minRepetitions: 50,
-  minLoopSec: 2,
-  minLoopRate: 20,
+  minLoopSec: 20,
+  minEpisodeSec: 2,
+  longEpisodeSec: 30,
+  minLoopRate: 100,
+  minLoopShare: 0.5,
   loopGapSec: 2,
   freshSpan: 256,
   quietSec: 10,
+  quietRate: 20,
   progressGraceSec: 1,
   busyRate: 1000,
   busyMinSec: 3,
@@ -58,14 +76,33 @@ export const DEFAULT_THRESHOLDS: Readonly<VerdictThresholds> = Object.freeze({
 const DOCS: Record<keyof VerdictThresholds, { unit: string; meaning: string }> = {
   maxPeriod: { unit: 'tokens', meaning: 'longest loop period searched per PID (1..N tokens per iteration)' },
   minRepetitions: { unit: 'iterations', meaning: 'back-to-back repetitions before a PID counts as looping' },
-  minLoopSec: { unit: 's', meaning: 'a loop must last this long to be a livelock' },
-  minLoopRate: { unit: 'req/s', meaning: "looping PID's sustained request rate for a livelock" },
+  minLoopSec: {
+    unit: 's',
+    meaning:
+      'a loop still running at the end of the evidence must have held this long with no guest progress to be a livelock',
+  },
+  minEpisodeSec: { unit: 's', meaning: 'a loop must last this long to be reported as an episode' },
+  longEpisodeSec: { unit: 's', meaning: 'a finished loop episode this long matches --fail-on long-episode' },
+  minLoopRate: { unit: 'req/s', meaning: "looping PID's sustained request rate (loop and episode)" },
+  minLoopShare: {
+    unit: 'fraction',
+    meaning:
+      "the loop's share of all requests while it ran (loop and episode): a spinning guest, not one PID among many",
+  },
   loopGapSec: { unit: 's', meaning: 'a loop interrupted this briefly and resumed is one episode' },
   freshSpan: {
     unit: 'requests',
     meaning: 'an inode first seen (or re-allocated) within this many requests is abstracted to "new"',
   },
-  quietSec: { unit: 's', meaning: 'no request for this long = traffic stopped (live: wall clock)' },
+  quietSec: {
+    unit: 's',
+    meaning:
+      'only quiet seconds for this long, followed by later evidence, = traffic stopped (live: wall clock)',
+  },
+  quietRate: {
+    unit: 'req/s',
+    meaning: 'a second with fewer requests is quiet (heartbeat polling, not traffic)',
+  },
   progressGraceSec: { unit: 's', meaning: 'guest progress this soon after a loop onset does not clear it' },
   busyRate: { unit: 'req/s', meaning: 'heavy traffic (busy) threshold' },
   busyMinSec: { unit: 's', meaning: 'consecutive heavy seconds for a busy verdict' },

@@ -33,6 +33,60 @@ export interface Culprit {
   share: number;
   /** Extra facts, e.g. from the guest probe: "state R, 99% CPU, in syscall newfstatat". */
   detail?: string;
+  /**
+   * The systemd unit the PID most likely belongs to when no guest line names it: the unit whose start job was
+   * running when the loop began (from the console's job spinner). Always an inference, never a fact.
+   */
+  inferredUnit?: string;
+}
+
+/** What the guest says it is waiting on: systemd's job spinner (`A start job is running for X (1min 2s / no limit)`). */
+export interface WaitingOn {
+  /** Unit name when printed (`Job X/start running`), else the unit's description. */
+  subject: string;
+  unit?: string;
+  job: 'start' | 'stop';
+  /** Longest time the job had run, as printed by systemd (s). */
+  waitedSec: number | null;
+  /** The job's timeout (s); null = no limit. */
+  limitSec: number | null;
+  firstSeen: number | null;
+  lastSeen: number | null;
+  pointer: EvidencePointer;
+}
+
+/**
+ * A loop that was seen, whatever the verdict: a transient loop that ended (and what followed it), or the one still
+ * running at the end. Healthy boots show some (udev coldplug, systemd loading units); long ones are worth knowing.
+ */
+export interface LoopEpisodeReport {
+  pid: number;
+  name?: string;
+  tokens: string[];
+  period: number;
+  repetitions: number;
+  /** Requests of the PID inside the loop's token set. */
+  requests: number;
+  start: number;
+  end: number;
+  durationSec: number;
+  /** Requests per second inside the loop. */
+  ratePerSec: number;
+  /**
+   * Longest stretch inside the episode with no guest progress line (s); null without guest input. A livelock
+   * needs `minLoopSec` of this at the end of the evidence: this shows how close a transient loop came.
+   */
+  longestNoProgressSec: number | null;
+  /**
+   * What followed: `progress` (a guest progress line), `goal` (the guest reached its goal), `traffic-stopped`,
+   * `running` (still running at the end of the evidence), `ended` (the PID moved on; nothing else known).
+   */
+  outcome: 'progress' | 'goal' | 'traffic-stopped' | 'running' | 'ended';
+  /** The first guest progress (or goal) after the loop ended. */
+  after?: { time: number; text: string; pointer: EvidencePointer };
+  /** One line: "transient loop: pid 1 (systemd) Ioctl(1) ×2.6k for 3 s, then progress (Started X)". */
+  summary: string;
+  evidence: EvidencePointer[];
 }
 
 export interface Verdict {
@@ -60,4 +114,8 @@ export interface Verdict {
   hostOnly: boolean;
   /** Window the verdict covers (for shading in plots). */
   window?: { start: number; end: number };
+  /** Loop episodes seen in the run, longest first (the engine always fills it; capped by maxEpisodes). */
+  episodes?: LoopEpisodeReport[];
+  /** The systemd job(s) the guest was waiting on at the end, from its console (stall, livelock, inconclusive). */
+  waitingOn?: WaitingOn[];
 }

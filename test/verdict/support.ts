@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { VirtiofsdAnalysis } from '../../src/analyze/virtiofsd-analysis.js';
 import { createConsoleParser } from '../../src/parse/console.js';
 import type { GuestLine } from '../../src/parse/guest-events.js';
+import { createJournalParser } from '../../src/parse/journal.js';
 import { type FinishOptions, VerdictEngine, type VerdictEngineOptions } from '../../src/verdict/engine.js';
 import type { Verdict } from '../../src/verdict/types.js';
 import { readLog } from '../support/analyze.js';
@@ -20,6 +21,11 @@ export interface Truth {
   expected: string;
   loopStartHost: string | null;
   stallSigstopHost: string | null;
+  /** systemd captures: the blocking unit's start, the goal, and the image booted. */
+  blockStartHost?: string | null;
+  goalReachedHost?: string | null;
+  image?: string;
+  loopEpisode?: boolean;
 }
 
 export function fixtureDirs(): string[] {
@@ -47,6 +53,16 @@ export function guestLines(name: string): GuestLine[] {
       .split('\n')
       .forEach((l, i) => {
         if (l.length > 0) out.push(...parser.push(l, i + 1));
+      });
+  }
+  const journal = join(LAB, name, 'journal.json');
+  if (existsSync(journal)) {
+    const parser = createJournalParser({ progressPatterns: LAB_PROGRESS });
+    readFileSync(journal, 'utf8')
+      .split('\n')
+      .forEach((l, i) => {
+        const ev = l.length > 0 ? parser.pushLine(l, i + 1) : null;
+        if (ev) out.push(ev);
       });
   }
   return out;
