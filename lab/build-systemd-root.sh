@@ -12,6 +12,7 @@
 #   - serial-getty@ttyS0.service masked (else the getty takes the console and systemd stops printing status)
 #   - journald Storage=persistent (drop-in), /var/log/journal
 #   - bcvk-journal-stream.service: journalctl -f --since=@0 -o json to /dev/virtio-ports/org.bcvk.journal
+#   - vfs-lab-vport-link.service: makes that symlink from sysfs (udev can be too late under TCG)
 #   - vfs-lab-poweroff.service: after multi-user.target, marker to /dev/kmsg, 3 s, systemctl --no-block poweroff
 #   - vfs-lab-loop.service, vfs-lab-block.service: installed but not enabled; a boot enables one with the kernel
 #     argument systemd.wants=vfs-lab-loop.service (lab/run-systemd.sh --image loop|block)
@@ -83,6 +84,23 @@ RestartSec=1
 [Install]
 WantedBy=sysinit.target
 UNIT
+  # lab aid: under TCG on a loaded host udev can come up so late (or time out its workers) that the
+  # /dev/virtio-ports/org.bcvk.journal symlink never appears and the stream above restarts until power-off
+  # with an empty journal.json. Make the symlink from sysfs, as udev's 50-udev-default.rules would.
+  cat > "$U/vfs-lab-vport-link.service" <<'UNIT'
+[Unit]
+Description=vfs-lab: /dev/virtio-ports/org.bcvk.journal without waiting for udev
+DefaultDependencies=no
+Before=bcvk-journal-stream.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'for i in $$(seq 100); do for e in /sys/class/virtio-ports/*; do [ -f "$$e/name" ] && [ "$$(cat "$$e/name")" = org.bcvk.journal ] && [ -c "/dev/$${e##*/}" ] && { mkdir -p /dev/virtio-ports; ln -sf "../$${e##*/}" /dev/virtio-ports/org.bcvk.journal; exit 0; }; done; sleep 0.1; done; exit 0'
+
+[Install]
+WantedBy=sysinit.target
+UNIT
   cat > "$U/vfs-lab-poweroff.service" <<'UNIT'
 [Unit]
 Description=vfs-lab: power off once multi-user.target is reached
@@ -122,7 +140,7 @@ ExecStart=/bin/sh -c 'echo "vfs-lab-block: start"; exec sleep infinity'
 WantedBy=multi-user.target
 UNIT
   mkdir -p "$R/var/lib/vfs-lab/dir"; echo a > "$R/var/lib/vfs-lab/a"; echo b > "$R/var/lib/vfs-lab/dir/b"
-  chroot "$R" systemctl enable bcvk-journal-stream.service vfs-lab-poweroff.service
+  chroot "$R" systemctl enable bcvk-journal-stream.service vfs-lab-vport-link.service vfs-lab-poweroff.service
   chroot "$R" systemctl disable vfs-lab-loop.service vfs-lab-block.service 2>/dev/null || true
   chroot "$R" dpkg-query -W systemd udev dbus kmod > "$C/systemd-root.versions"
   LOGP "pack $(du -sh "$R" | cut -f1) into $TAR"
