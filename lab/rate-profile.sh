@@ -65,6 +65,10 @@ END {
   }
   tot = 0; for (s = bgs; s < bgs + bg; s++) tot += req[s]
   printf "longest_console_gap_s=%d (%s..%s, %d requests)\n", bg, label(bgs), label(bgs + bg - 1), tot
+  for (i = 1; i <= n; i++) if (R[i] >= bgs && R[i] < bgs + bg) { gp[P[i]]++; go[O[i]]++ }
+  printf "gap_by_pid:"; for (p in gp) if (gp[p] * 20 >= tot) printf " %s%s=%d", p, (p in comm) ? "/" comm[p] : "", gp[p]; print " (pids with >= 5%)"
+  printf "gap_by_opcode:"; for (o in go) if (go[o] * 20 >= tot) printf " %s=%d", o, go[o]; print " (opcodes with >= 5%)"
+  printf "gap_per_second:"; for (s = bgs; s < bgs + bg; s++) printf " %d", req[s] + 0; print ""
   k = 0; for (p in bypid) { k++; pp[k] = p }
   for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (bypid[pp[j]] > bypid[pp[i]]) { t = pp[i]; pp[i] = pp[j]; pp[j] = t }
   printf "top_pids:"; for (i = 1; i <= k && i <= 8; i++) printf " %s%s=%d(%.1f%%)", pp[i], (pp[i] in comm) ? "/" comm[pp[i]] : "", bypid[pp[i]], 100 * bypid[pp[i]] / n; print ""
