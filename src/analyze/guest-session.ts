@@ -131,13 +131,21 @@ export class GuestSession {
     return this.probe.nameAt(pid, hostMs) ?? this.pidNames.nameAt(pid, hostMs);
   }
 
-  /** Add what the guest probe saw of each culprit to the verdict: "state R, 99% CPU, in syscall newfstatat (262)". */
+  /**
+   * Add what the guest probe saw of each culprit and loop episode to the verdict: "state R, 99% CPU, in syscall
+   * newfstatat (262)".
+   */
   annotate(v: Verdict): Verdict {
     const w = { fromMs: v.window?.start, toMs: v.window?.end };
     for (const c of v.culprits) {
       const d = this.probe.describe(c.pid, w);
       if (d && !c.detail?.includes(d)) c.detail = c.detail ? `${c.detail}; ${d}` : d;
       c.name ??= this.nameAt(c.pid, v.onset ?? undefined);
+    }
+    for (const e of v.episodes ?? []) {
+      const d = this.probe.describe(e.pid, { fromMs: e.start, toMs: e.end });
+      if (d) e.detail = d;
+      e.name ??= this.nameAt(e.pid, e.start);
     }
     return v;
   }

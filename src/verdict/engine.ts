@@ -594,7 +594,10 @@ export class VerdictEngine implements VirtiofsdSink {
       if (stuckSec >= th.minLoopSec) {
         return this.judgeLivelock(atEnd, now, stuckFrom, progressedInLoop, hostOnly, conf, base);
       }
-      if (!goal) {
+      // The goal vindicates the end of a run only when it came after the loop began.
+      const goalAt = goal?.hostTime;
+      const loopBegan = atEnd.onsetTs + (this.stepOf(atEnd.onsetTs) ? 0 : 1000);
+      if (!goal || (goalAt !== undefined && goalAt < loopBegan)) {
         const name = this.names.nameAt(atEnd.pid, atEnd.onsetTs);
         const sig = atEnd.tokens.map(formatToken).join('→');
         return {

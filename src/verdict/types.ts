@@ -62,6 +62,8 @@ export interface WaitingOn {
 export interface LoopEpisodeReport {
   pid: number;
   name?: string;
+  /** What the guest probe saw of the PID during the episode (state, CPU share, syscall). */
+  detail?: string;
   tokens: string[];
   period: number;
   repetitions: number;

@@ -87,8 +87,8 @@ describe('FUSE unique join (real capture, fuse tracepoints on)', () => {
     expect(Math.abs(clock.offsetMs - sc.offsetMs)).toBeLessThan(clock.uncertaintyMs + sc.uncertaintyMs);
     expect(doc.guest.probe.fuseJoin).toMatchObject({ opcodeMismatch: 0, pidRemap: [] });
     expect(doc.guest.probe.fuseJoin.matched).toBe(doc.guest.probe.fuseJoin.guestSends);
-    // and the culprit is named from the probe
-    expect(doc.inputs[0].verdict.title).toContain(`pid ${truth.hammerPid} (fs-hammer)`);
+    // and the looper (an episode: /init killed it and powered off) is named from the probe
+    expect(doc.inputs[0].verdict.episodes[0].summary).toContain(`pid ${truth.hammerPid} (fs-hammer)`);
   });
 
   it('prints the join and the clock it gave in the terminal output', () => {

@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 
 const LAB = 'fixtures/lab';
-const LIVELOCK = `${LAB}/rust-1.13.2-loop2-10s-cache-never/virtiofsd.log.gz`;
+/** A real systemd boot whose unit loops forever (killed by timeout mid-loop). */
+const LIVELOCK = `${LAB}/rust-1.13.2-systemd-k7.3-never-loop/virtiofsd.log.gz`;
 /** Healthy captures (truth.json: healthy): raw run folders, analysed by the gate with a verdict. */
 const HEALTHY = [
   `${LAB}/rust-1.13.2-loop2-4s-cache-metadata`,

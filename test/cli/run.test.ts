@@ -43,7 +43,9 @@ describe('vfs-analyze run (fake bcvk)', () => {
   it('stops a livelock early, cleans up, writes the run folder atomically, compare reproduces the table', async () => {
     const f = (current = setupFakes());
     const r = await runCli(
-      fakeArgs(f, ['--compare', 'cache=never', '--timeout', '30']),
+      // minLoopSec lowered to keep the test short: the stop mechanics are the point here (the default, 20 s, is
+      // exercised by the real-VM e2e and the verdict tests).
+      fakeArgs(f, ['--compare', 'cache=never', '--timeout', '30', '--threshold', 'minLoopSec=4']),
       fakeEnv(f, 'livelock'),
     );
     expect(r.code, r.stderr).toBe(0);
@@ -136,7 +138,7 @@ describe('vfs-analyze run (fake bcvk)', () => {
   it('bcvk ignoring SIGTERM is SIGKILLed after the grace period', async () => {
     const f = (current = setupFakes());
     const r = await runCli(
-      fakeArgs(f, ['--timeout', '30', '--grace', '1']),
+      fakeArgs(f, ['--timeout', '30', '--grace', '1', '--threshold', 'minLoopSec=4']),
       fakeEnv(f, 'livelock', { FAKE_IGNORE_TERM: '1' }),
     );
     expect(r.code, r.stderr).toBe(0);
