@@ -15,6 +15,8 @@ import { checkReportSpecs, describeWritten, writeReports } from '../io/report-ou
 import { writeStdout } from '../io/stdout.js';
 import type { ForcedFormat } from '../parse/virtiofsd.js';
 import { analysisDocument, type InputErrorRecord, renderJson } from '../report/json.js';
+import { failOnMatch } from '../verdict/fail-on.js';
+import { resolveThresholds } from '../verdict/thresholds.js';
 import type { Verdict } from '../verdict/types.js';
 import { version } from '../version.js';
 import { parseFailOn, parsePatterns, parseThresholds, readConfig } from './verdict-options.js';
@@ -106,7 +108,7 @@ export function analyzeOptions<T>(y: Argv<T>) {
       array: true,
       default: [] as string[],
       describe:
-        'exit 1 when a verdict is one of these kinds (comma-separated: livelock,deadlock,stall,busy,inconclusive)',
+        'exit 1 when a verdict is one of these kinds (comma-separated: livelock,deadlock,stall,busy,inconclusive), or long-episode: a loop episode lasted ≥ longEpisodeSec',
     })
     .option('threshold', {
       type: 'string',
@@ -285,9 +287,12 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   if (args.report.length > 0) {
     process.stderr.write(describeWritten(await writeReports(doc, args.report, { stdoutInUse: true })));
   }
-  const failed = verdicts.filter((v): v is Verdict => v !== null && failOn.has(v.kind));
+  const longSec = resolveThresholds(thresholds).longEpisodeSec;
+  const failed = verdicts
+    .map((v) => (v === null ? undefined : failOnMatch(v, failOn, longSec)))
+    .filter((x): x is string => x !== undefined);
   if (failed.length > 0) {
-    for (const v of failed) process.stderr.write(`vfs-analyze: --fail-on ${v.kind}: ${v.title}\n`);
+    for (const why of failed) process.stderr.write(`vfs-analyze: --fail-on ${why}\n`);
     exit = Math.max(exit, ExitCode.failOn);
   }
   return exit;

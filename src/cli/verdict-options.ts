@@ -1,6 +1,7 @@
 /** Verdict-related options shared by the analyze, run and follow commands: patterns, thresholds, fail-on, config. */
 import { UsageError } from '../errors.js';
 import { readJson } from '../io/load-results.js';
+import { LONG_EPISODE } from '../verdict/fail-on.js';
 import { DEFAULT_THRESHOLDS, resolveThresholds, type VerdictThresholdsInput } from '../verdict/thresholds.js';
 
 export function parsePatterns(list: string[]): RegExp[] {
@@ -57,13 +58,12 @@ export function parseThresholds(
 
 export function parseFailOn(list: string[]): Set<string> {
   const kinds = new Set<string>();
+  const known: readonly string[] = [...VERDICT_KINDS, LONG_EPISODE];
   for (const item of list.flatMap((x) => x.split(','))) {
     const k = item.trim();
     if (k === '') continue;
-    if (!(VERDICT_KINDS as readonly string[]).includes(k)) {
-      throw new UsageError(
-        `--fail-on: unknown verdict ${JSON.stringify(k)} (one of ${VERDICT_KINDS.join(', ')})`,
-      );
+    if (!known.includes(k)) {
+      throw new UsageError(`--fail-on: unknown verdict ${JSON.stringify(k)} (one of ${known.join(', ')})`);
     }
     kinds.add(k);
   }

@@ -176,3 +176,14 @@ describe('guest probe records', () => {
     expect(doc.guest.probe.overhead.share).toBeGreaterThan(0);
   });
 });
+
+describe('--fail-on long-episode', () => {
+  it('fails a healthy run that spent longEpisodeSec in one loop, after writing its output', () => {
+    const log = `${LAB}/rust-1.13.2-loop2-10s-cache-never`;
+    expect(runCli(['--run-dir', log, '--fail-on', 'long-episode']).code).toBe(0);
+    const r = runCli(['--run-dir', log, '--fail-on', 'long-episode', '--threshold', 'longEpisodeSec=5']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^Verdict {2}(HEALTHY|BUSY)/m);
+    expect(r.stderr).toMatch(/^vfs-analyze: --fail-on long-episode \(≥ 5 s\): transient loop: pid 1 /);
+  });
+});
