@@ -151,7 +151,10 @@ export class LiveMonitor {
 
   private guestLine(ev: GuestLine): void {
     this.guestCount++;
-    this.lastArrival = this.now();
+    // systemd's job spinner ("A start job is running for X") says the guest is waiting: not a sign of life for
+    // the stall guard.
+    const k = ev.progress?.kind;
+    if (k !== 'start-job-waiting' && k !== 'stop-job-waiting') this.lastArrival = this.now();
     this.session.feed(ev);
     this.engine.guest(ev);
     this.lastAny = ev;

@@ -5,7 +5,7 @@
  * - a livelock / deadlock / stall verdict seen in `confirmPolls` consecutive polls (default 2) → stop early with
  *   that outcome. A `stall` (traffic stopped, nothing outstanding) additionally needs the guest to have been silent
  *   for the engine's quiet period: a guest that keeps printing while its file system is idle runs from its page
- *   cache (cache=metadata/auto), it is not stalled;
+ *   cache (cache=metadata/auto), it is not stalled (systemd's job spinner lines do not count: they say it waits);
  * - the timeout → the verdict at that moment (`busy` / `inconclusive` when nothing was confirmed);
  * - bcvk exited by itself → `healthy` when the goal was reached or the daemon shut down cleanly with a healthy
  *   verdict and bcvk exited 0, else `error` (a crash of the child is an infrastructure failure);
@@ -25,7 +25,7 @@ export interface PollFacts {
   now: number;
   verdict: Verdict;
   goal: { goal: string; hostTime: number | null } | null;
-  /** Host time of the latest guest line of any kind (arrival), null when none yet. */
+  /** Host time of the latest guest line (arrival) other than a systemd job spinner, null when none yet. */
   lastGuestLineAt: number | null;
 }
 
