@@ -1,3 +1,5 @@
+import { SIGNATURE_TOKENS, shortSignature } from '../verdict/format.js';
+
 /** Small pure formatting helpers shared by the renderers. */
 
 const nf = new Intl.NumberFormat('en-US');
@@ -91,15 +93,7 @@ export function wrap(text: string, width: number): string[] {
   return out;
 }
 
-/** Tokens kept when a loop signature is shortened for a headline. */
-export const SIGNATURE_TOKENS = 6;
-
-/** A loop signature (`A→B→C…`) cut to its first `max` tokens: `A→B→…(+18)`; short ones unchanged. */
-export function shortSignature(tokens: readonly string[], max = SIGNATURE_TOKENS): string {
-  return tokens.length <= max
-    ? tokens.join('→')
-    : `${tokens.slice(0, max).join('→')}→…(+${tokens.length - max})`;
-}
+export { SIGNATURE_TOKENS, shortSignature } from '../verdict/format.js';
 
 /** `text` with every `→`-joined loop signature longer than `max` tokens shortened by {@link shortSignature}. */
 export function shortenSignatures(text: string, max = SIGNATURE_TOKENS): string {

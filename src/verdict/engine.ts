@@ -28,7 +28,7 @@ import { ProgressClock, type ProgressClockOptions } from '../analyze/progress.js
 import type { GuestLine, GuestSource } from '../parse/guest-events.js';
 import { neverReplied, OP, opcodeName } from '../parse/opcodes.js';
 import { Daemon, type DaemonCode, type VirtiofsdSink } from '../parse/virtiofsd.js';
-import { compactCount, hhmmss, pidLabel } from './format.js';
+import { compactCount, hhmmss, pidLabel, shortSignature } from './format.js';
 import {
   episodeReps,
   formatToken,
@@ -484,7 +484,7 @@ export class VerdictEngine implements VirtiofsdSink {
       ],
     };
     if (name) r.name = name;
-    const who = `${pidLabel(e.pid, name)} ${sig.join('→')} ×${compactCount(reps)}`;
+    const who = `${pidLabel(e.pid, name)} ${shortSignature(sig, TITLE_TOKENS)} ×${compactCount(reps)}`;
     const dur = durMs < 10_000 ? `${Math.round(durMs / 100) / 10} s` : `${Math.round(durMs / 1000)} s`;
     if (running) {
       r.outcome = 'running';
@@ -599,7 +599,7 @@ export class VerdictEngine implements VirtiofsdSink {
       const loopBegan = atEnd.onsetTs + (this.stepOf(atEnd.onsetTs) ? 0 : 1000);
       if (!goal || (goalAt !== undefined && goalAt < loopBegan)) {
         const name = this.names.nameAt(atEnd.pid, atEnd.onsetTs);
-        const sig = atEnd.tokens.map(formatToken).join('→');
+        const sig = shortSignature(atEnd.tokens.map(formatToken), TITLE_TOKENS);
         return {
           ...base,
           kind: 'inconclusive',
@@ -928,7 +928,7 @@ export class VerdictEngine implements VirtiofsdSink {
       ...base,
       kind: 'livelock',
       confidence: conf(0.9),
-      title: `livelock: ${pidLabel(e.pid, name)} ${sig.join('→')} ×${compactCount(reps)} since ${hhmmss(e.onsetTs)}`,
+      title: `livelock: ${pidLabel(e.pid, name)} ${shortSignature(sig, TITLE_TOKENS)} ×${compactCount(reps)} since ${hhmmss(e.onsetTs)}`,
       reason: `${pidLabel(e.pid, name)} repeated a ${e.period}-request cycle ${reps} times at ${Math.round(
         e.inLoop / Math.max(1, durMs / 1000),
       )} req/s${noise}, answered (${okPct}% of replies OK${errs > 0 ? `, ${errs} errors — an error storm is a loop too` : ''}), ${stuckTxt}${
@@ -947,6 +947,8 @@ export class VerdictEngine implements VirtiofsdSink {
 }
 
 const SEED_DESC = 'the back-to-back';
+/** Signature tokens kept in titles and episode summaries (the full signature is in `loop.tokens`). */
+const TITLE_TOKENS = 8;
 
 /** 114 → "1min 54s", 13 → "13s" (systemd's own spelling). */
 function fmtDur(s: number): string {

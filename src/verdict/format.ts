@@ -24,3 +24,13 @@ export function hhmmss(ms: number): string {
 export function pidLabel(pid: number, name?: string): string {
   return name ? `pid ${pid} (${name})` : `pid ${pid}`;
 }
+
+/** Tokens kept when a loop signature is shortened for a headline. */
+export const SIGNATURE_TOKENS = 6;
+
+/** A loop signature (`A→B→C…`) cut to its first `max` tokens: `A→B→…(+18)`; short ones unchanged. */
+export function shortSignature(tokens: readonly string[], max = SIGNATURE_TOKENS): string {
+  return tokens.length <= max
+    ? tokens.join('→')
+    : `${tokens.slice(0, max).join('→')}→…(+${tokens.length - max})`;
+}
