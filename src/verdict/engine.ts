@@ -912,10 +912,8 @@ export class VerdictEngine implements VirtiofsdSink {
     const replies = this.okReplies + errs;
     const okPct = replies > 0 ? Math.round((this.okReplies / replies) * 1000) / 10 : 100;
     const stuckS = Math.round((now - stuckFrom) / 1000);
-    const noise =
-      e.outside > 0
-        ? ` (${Math.round((e.outside / (e.inLoop + e.outside)) * 100)}% of its requests in that time were other requests)`
-        : '';
+    const noisePct = Math.round((e.outside / Math.max(1, e.inLoop + e.outside)) * 100);
+    const noise = noisePct > 0 ? ` (${noisePct}% of its requests in that time were other requests)` : '';
     const stuckTxt = hostOnly
       ? `still looping at the end of the log, ${stuckS} s after it began; no guest input to confirm the lack of progress`
       : progressedInLoop
