@@ -120,8 +120,6 @@ export class VerdictEngine implements VirtiofsdSink {
   /** Latest request in a second with at least `quietRate` requests (traffic, not heartbeat polling). */
   private lastLoudTs = Number.NaN;
   private lastLine = 0;
-  private okReplies = 0;
-  private errReplies = 0;
   private readonly pending: PendingTable;
   private readonly repliedOps = new Set<number>();
   private destroy: { ts: number; line: number } | undefined;
@@ -201,9 +199,12 @@ export class VerdictEngine implements VirtiofsdSink {
   reply(ts: number, line: number, unique: number, error: number, _len: number): void {
     this.lastLine = line;
     if (Number.isFinite(ts) && !(ts <= this.maxTs)) this.maxTs = ts;
-    if (error === 0) this.okReplies++;
-    else this.errReplies++;
     if (this.pending.take(unique)) {
+      const ep = this.pids.get(this.pending.takenPid)?.episode;
+      if (ep?.running) {
+        ep.replies++;
+        if (error !== 0) ep.errors++;
+      }
       const op = this.pending.takenOpcode;
       if (op === OP.READ || op === OP.READDIR || op === OP.READDIRPLUS) this.repliedOps.add(op);
     }
@@ -908,9 +909,8 @@ export class VerdictEngine implements VirtiofsdSink {
     const flat = `the loop's working set stays at ${stable} stable inode${stable === 1 ? '' : 's'}${
       fresh ? ' plus inodes allocated afresh (and forgotten) every iteration' : ''
     }`;
-    const errs = this.errReplies;
-    const replies = this.okReplies + errs;
-    const okPct = replies > 0 ? Math.round((this.okReplies / replies) * 1000) / 10 : 100;
+    const errs = e.errors;
+    const okPct = e.replies > 0 ? Math.round(((e.replies - errs) / e.replies) * 1000) / 10 : 100;
     const stuckS = Math.round((now - stuckFrom) / 1000);
     const noisePct = Math.round((e.outside / Math.max(1, e.inLoop + e.outside)) * 100);
     const noise = noisePct > 0 ? ` (${noisePct}% of its requests in that time were other requests)` : '';
@@ -929,7 +929,7 @@ export class VerdictEngine implements VirtiofsdSink {
       title: `livelock: ${pidLabel(e.pid, name)} ${shortSignature(sig, TITLE_TOKENS)} ×${compactCount(reps)} since ${hhmmss(e.onsetTs)}`,
       reason: `${pidLabel(e.pid, name)} repeated a ${e.period}-request cycle ${reps} times at ${Math.round(
         e.inLoop / Math.max(1, durMs / 1000),
-      )} req/s${noise}, answered (${okPct}% of replies OK${errs > 0 ? `, ${errs} errors — an error storm is a loop too` : ''}), ${stuckTxt}${
+      )} req/s${noise}, answered (${okPct}% of its replies OK${errs > 0 ? `, ${errs} errors — an error storm is a loop too` : ''}), ${stuckTxt}${
         waitTxt ? `; the guest is waiting on ${waitTxt}` : ''
       }; ${flat}.${inferred}`,
       onset: e.onsetTs,

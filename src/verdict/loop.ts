@@ -132,6 +132,9 @@ export interface LoopEpisode {
   /** Requests of this PID in the loop (token in `set`) and outside it, since the onset. */
   inLoop: number;
   outside: number;
+  /** Replies to the PID's requests while the episode ran, and how many were errors. */
+  replies: number;
+  errors: number;
   /** False once the PID's recent requests left the loop's token set (the loop ended, or broke briefly). */
   running: boolean;
   /** Number of distinct stable (non-`new`) inodes in the signature: the loop's working set. */
@@ -339,6 +342,8 @@ export class PidLoop {
       lastLine: line,
       inLoop: Math.max(SEED_REPS * found, SEED_MIN_RUN + found),
       outside: 0,
+      replies: 0,
+      errors: 0,
       running: true,
       stableInodes: stableCount(sig),
     };
