@@ -10,6 +10,7 @@ import { OP } from '../../src/parse/opcodes.js';
 import { Daemon } from '../../src/parse/virtiofsd.js';
 import { VerdictEngine } from '../../src/verdict/engine.js';
 import { DEFAULT_THRESHOLDS } from '../../src/verdict/thresholds.js';
+import { rng } from '../support/rng.js';
 
 const T0 = Date.UTC(2026, 11, 3, 10, 0, 0);
 
@@ -20,17 +21,6 @@ function stamp(ms: number): string {
 
 function rustLine(ms: number, text: string): string {
   return `[${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z DEBUG virtiofsd::server] ${text}`;
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A small driver: Rust-style whole-second stamps, every request answered unless told otherwise. */

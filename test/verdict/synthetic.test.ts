@@ -9,6 +9,7 @@ import { OP } from '../../src/parse/opcodes.js';
 import { Daemon } from '../../src/parse/virtiofsd.js';
 import { VerdictEngine } from '../../src/verdict/engine.js';
 import { DEFAULT_THRESHOLDS } from '../../src/verdict/thresholds.js';
+import { rng } from '../support/rng.js';
 
 const T0 = Date.UTC(2026, 10, 27, 16, 18, 50); // boot traffic starts
 const ONSET = T0 + 30_500; // 16:19:20.5
@@ -17,17 +18,6 @@ const LOOP_SEC = 291;
 function stamp(ms: number): string {
   const d = new Date(ms).toISOString();
   return `[${d.slice(0, 10)} ${d.slice(11, 23)}000+0000]`;
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Bcvk90 {
