@@ -263,3 +263,24 @@ describe('live and post-mortem apply the same rules', () => {
     expect(first - onset).toBeLessThanOrEqual((DEFAULT_THRESHOLDS.minLoopSec + 2) * 1000);
   });
 });
+
+describe('what the guest is waiting on', () => {
+  it('a looping PID no guest line names is tied to the job the guest waits on, marked as inferred', () => {
+    const d = driver();
+    let t = boot(d, T0, 10, rng(9));
+    d.guest(t, '         Starting vfs-lab-loop.service - Loop...');
+    const onset = t;
+    for (let k = 0; t < onset + 40_000; t += 0.5, k++) {
+      d.req(t, OP.LOOKUP, k % 2 ? 1 : 139, 4242);
+      if (k % 10_000 === 0 && k > 0) {
+        const s = Math.round((t - T0) / 1000);
+        d.guest(t, `[ ***  ] Job vfs-lab-loop.service/start running (${s}s / no limit)`);
+      }
+    }
+    const v = d.engine.finish();
+    expect(v.kind).toBe('livelock');
+    expect(v.culprits[0].name).toBeUndefined();
+    expect(v.culprits[0].inferredUnit).toBe('vfs-lab-loop.service');
+    expect(v.reason).toMatch(/inferred from the console: it belongs to vfs-lab-loop\.service/);
+  });
+});
