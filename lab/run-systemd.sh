@@ -38,20 +38,13 @@ done
 CACHE=$(cd "$CACHE" && pwd)
 # shellcheck source=/dev/null
 . "$CACHE/env.sh"
+# shellcheck source=lib-systemd.sh
+. "$REPO/lab/lib-systemd.sh"
 TAR=$CACHE/systemd-root.tar
-[ -s "$TAR" ] && [ -s "$CACHE/initramfs-sysroot.cpio.gz" ] \
-  || { echo "run-systemd: no systemd root, run lab/build-systemd-root.sh first" >&2; exit 2; }
-case "$KERNEL" in
-  6.1|default) VMLINUZ=$LAB_VMLINUZ INITRD=$CACHE/initramfs-sysroot.cpio.gz KV=$LAB_KV ;;
-  new|fusetrace) VMLINUZ=$LAB_FT_VMLINUZ INITRD=$CACHE/initramfs-sysroot-nomod.cpio.gz KV=$LAB_FT_KV ;;
-  *) echo "run-systemd: --kernel must be 6.1 or new" >&2; exit 2 ;;
-esac
-case "$IMAGE" in
-  healthy) IKARG= ;;
-  loop) IKARG=systemd.wants=vfs-lab-loop.service ;;
-  block) IKARG=systemd.wants=vfs-lab-block.service ;;
-  *) echo "run-systemd: --image must be healthy, loop or block" >&2; exit 2 ;;
-esac
+sd_check_root || exit 2
+sd_kernel "$KERNEL" || { echo "run-systemd: --kernel must be 6.1 or new" >&2; exit 2; }
+VMLINUZ=$SD_VMLINUZ INITRD=$SD_INITRD KV=$SD_KV
+IKARG=$(sd_image_karg "$IMAGE") || { echo "run-systemd: --image must be healthy, loop or block" >&2; exit 2; }
 
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 rm -f "$OUT"/{virtiofsd.log,virtiofsd.log.gz,virtiofsd.stdout,console.txt,console.host-stamped.log,journal.json} \
@@ -85,7 +78,7 @@ now_iso() { local t=$EPOCHREALTIME; TZ=UTC printf '%(%Y-%m-%d %H:%M:%S)T.%s+0000
 
 # ---- a fresh copy of the root, per boot ------------------------------------------------------------
 X0=$EPOCHREALTIME
-mkdir -p "$D"; tar -C "$D" --numeric-owner -xpf "$TAR" || { echo "run-systemd: extracting $TAR failed" >&2; exit 2; }
+sd_extract_root "$D" || { echo "run-systemd: extracting $TAR failed" >&2; exit 2; }
 XS=$(awk -v a="$X0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 
 # ---- virtiofsd (bcvk's flags + debug log) ------------------------------------------------------------

@@ -10,16 +10,20 @@
  * Memory is bounded by the thresholds' caps (per-PID rings, inode ages, pending requests, progress points), not
  * by log length.
  *
- * Decision order (prior-art §5 A–C):
- * 1. traffic stopped (live: no request for `quietSec`; post-mortem: the log ends with no DESTROY, no
- *    `Client disconnected` / `virtio_loop: Exit` — the daemon stopped writing) and the guest did not reach its goal
- *    → **deadlock** when requests are still outstanding, else **stall**;
- * 2. a PID looped (same abstracted token period ≥ `minRepetitions` times, ≥ `minLoopSec`, ≥ `minLoopRate`)
- *    with no guest progress during the loop → **livelock** (also after the loop ended and the guest recovered:
- *    post-mortem reports the episode);
- * 3. goal reached / clean end → **busy** (a heavy stretch ≥ `busyRate` for `busyMinSec` while the guest
- *    progressed, or host-only) or **healthy**;
- * 4. otherwise **inconclusive** (thin evidence, or live with no hang signature yet).
+ * A verdict says how the run ended (README "Verdicts"). Decision order:
+ * 1. a loop still running at the end of the evidence (its PID still in the cycle, no guest progress or DESTROY
+ *    after its last request) → **livelock** once it has held `minLoopSec` with no guest progress, else
+ *    **inconclusive** (too short to tell from a burst) unless the goal was reached after the loop began;
+ * 2. traffic stopped — a positive sign only: quiet seconds (< `quietRate`) for `quietSec` followed by later
+ *    evidence (a daemon line, a guest line, the wall clock while live), or `endOfLog: 'stopped'`; the end of the
+ *    file alone is not one — with no goal, no DESTROY and no guest progress in the last `quietSec`
+ *    → **deadlock** when requests are outstanding, else **stall** (naming the systemd job the guest waits on);
+ * 3. the goal reached, or a DESTROY → **busy** (a heavy stretch ≥ `busyRate` for `busyMinSec` while the guest
+ *    progressed) or **healthy**;
+ * 4. otherwise **inconclusive** (fewer than `minRequests`, a VM gone mid-traffic, a log cut while running).
+ * Loops that ended are reported as episodes on every verdict. A loop is seeded by exact repetitions of a cycle of
+ * abstracted tokens and held by membership ({@link PidLoop}); it must revisit a stable inode, run at
+ * `minLoopRate` and make up `minLoopShare` of all requests while it runs.
  */
 
 import { PendingTable } from '../analyze/pending-table.js';
@@ -933,7 +937,8 @@ export class VerdictEngine implements VirtiofsdSink {
         waitTxt ? `; the guest is waiting on ${waitTxt}` : ''
       }; ${flat}.${inferred}`,
       onset: e.onsetTs,
-      onsetMethod: `start of the loop: first of ${SEED_DESC} repetitions of the cycle that began it (per-PID period detection over abstracted tokens, held while ≥ 70% of the PID's requests stay in the cycle)`,
+      onsetMethod:
+        "start of the loop: the first request of the back-to-back repetitions of the cycle that began it (per-PID period detection over abstracted tokens, held while ≥ 70% of the PID's requests stay in the cycle)",
       durationSec: Math.max(0, (now - e.onsetTs) / 1000),
       culprits: [culprit],
       loop: { tokens: sig, period: e.period, repetitions: reps, ratePerSec, share },
@@ -944,7 +949,6 @@ export class VerdictEngine implements VirtiofsdSink {
   }
 }
 
-const SEED_DESC = 'the back-to-back';
 /** Signature tokens kept in titles and episode summaries (the full signature is in `loop.tokens`). */
 const TITLE_TOKENS = 8;
 
