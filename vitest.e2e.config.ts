@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-/** `npm run e2e`: real VMs through the bcvk test double (lab/bcvk-double); needs lab/provision.sh first. */
+/** `npm run e2e`: real VMs through the bcvk test double (lab/bcvk-double); needs lab/provision.sh + lab/build-systemd-root.sh (else it fails; VFS_E2E_SKIP=1 skips). */
 export default defineConfig({
   test: {
     include: ['test/e2e/**/*.e2e.test.ts'],
@@ -10,6 +10,6 @@ export default defineConfig({
     // one VM at a time: TCG takes a full core
     fileParallelism: false,
     sequence: { concurrent: false },
-    globalSetup: ['test/support/global-setup.ts'],
+    globalSetup: ['test/support/e2e-setup.ts'],
   },
 });

@@ -8,9 +8,12 @@
  *   the parent of a Lookup (the only inode Rust logs for it) stays stable.
  * - {@link PidLoop} keeps a ring of the last 2·maxPeriod tokens of one PID and, for every period p ≤ maxPeriod,
  *   the length of the current run of positions with tok[i] = tok[i−p] and where that run began. The smallest p
- *   whose run spans `minRepetitions` periods starts an episode; its onset is the first token of the first
- *   repetition. An episode survives short breaks (same signature back within `loopGapSec`). O(maxPeriod) per
- *   request and O(maxPeriod) memory per PID, whatever the log length.
+ *   with 3 back-to-back repetitions (and ≥ 24 requests) seeds an episode whose onset is the run's first token;
+ *   the episode then holds while ≤ 30 % of the PID's last 64 requests fall outside the cycle's tokens (jitter,
+ *   repeated or skipped steps), takes a longer cycle that contains it (a sub-path of a multi-path loop), and
+ *   survives short breaks (the same cycle back within `loopGapSec`). Whether it counts (repetitions, rate, share
+ *   of traffic, a stable inode) is the engine's call. O(maxPeriod) per request and O(maxPeriod) memory per PID,
+ *   whatever the log length.
  */
 
 import { opcodeName } from '../parse/opcodes.js';
