@@ -114,18 +114,55 @@ const DOCS: Record<keyof VerdictThresholds, { unit: string; meaning: string }> =
   maxEpisodes: { unit: 'episodes', meaning: 'finished loop episodes kept (largest first)' },
 };
 
+/**
+ * Accepted range of each threshold: a value outside it is a usage error, never silently another verdict
+ * (`maxPeriod=0` would find no loop; `maxPeriod=1e9` would cost a billion steps per request).
+ */
+const RANGES: Record<keyof VerdictThresholds, { min: number; max: number; integer?: boolean }> = {
+  maxPeriod: { min: 1, max: 256, integer: true },
+  minRepetitions: { min: 2, max: 1_000_000, integer: true },
+  minLoopSec: { min: 1, max: 86_400 },
+  minEpisodeSec: { min: 0, max: 86_400 },
+  longEpisodeSec: { min: 1, max: 604_800 },
+  minLoopRate: { min: 1, max: 10_000_000 },
+  minLoopShare: { min: 0, max: 1 },
+  loopGapSec: { min: 0, max: 3600 },
+  freshSpan: { min: 1, max: 10_000_000, integer: true },
+  quietSec: { min: 1, max: 86_400 },
+  quietRate: { min: 1, max: 10_000_000 },
+  progressGraceSec: { min: 0, max: 3600 },
+  busyRate: { min: 1, max: 10_000_000 },
+  busyMinSec: { min: 1, max: 86_400 },
+  minRequests: { min: 1, max: 1_000_000_000, integer: true },
+  maxPids: { min: 1, max: 1_000_000, integer: true },
+  maxTrackedInodes: { min: 1, max: 100_000_000, integer: true },
+  maxPending: { min: 1, max: 10_000_000, integer: true },
+  maxProgressPoints: { min: 1, max: 1_000_000, integer: true },
+  maxEpisodes: { min: 1, max: 10_000, integer: true },
+};
+
+function rangeText(k: keyof VerdictThresholds): string {
+  const r = RANGES[k];
+  return `${r.integer ? 'an integer' : 'a number'} from ${r.min} to ${r.max}`;
+}
+
 export function resolveThresholds(input: VerdictThresholdsInput = {}): VerdictThresholds {
   const t: VerdictThresholds = { ...DEFAULT_THRESHOLDS };
   for (const k of Object.keys(DEFAULT_THRESHOLDS) as (keyof VerdictThresholds)[]) {
     const v = input[k];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-      throw new RangeError(`threshold ${k} must be a non-negative number, got ${String(v)}`);
+    const r = RANGES[k];
+    if (
+      typeof v !== 'number' ||
+      !Number.isFinite(v) ||
+      v < r.min ||
+      v > r.max ||
+      (r.integer === true && !Number.isInteger(v))
+    ) {
+      throw new RangeError(`threshold ${k} must be ${rangeText(k)}, got ${String(v)}`);
     }
     t[k] = v;
   }
-  t.maxPeriod = Math.max(1, Math.floor(t.maxPeriod));
-  t.minRepetitions = Math.max(2, Math.floor(t.minRepetitions));
   return t;
 }
 
@@ -133,6 +170,8 @@ export interface ThresholdRow {
   name: keyof VerdictThresholds;
   default: number;
   unit: string;
+  /** Accepted values, e.g. "1–256 (integer)". */
+  range: string;
   meaning: string;
 }
 
@@ -142,12 +181,15 @@ export function describeThresholds(): ThresholdRow[] {
     name,
     default: DEFAULT_THRESHOLDS[name],
     unit: DOCS[name].unit,
+    range: `${RANGES[name].min}–${RANGES[name].max}${RANGES[name].integer ? ' (integer)' : ''}`,
     meaning: DOCS[name].meaning,
   }));
 }
 
 /** The same table as Markdown. */
 export function thresholdsMarkdown(): string {
-  const rows = describeThresholds().map((r) => `| \`${r.name}\` | ${r.default} | ${r.unit} | ${r.meaning} |`);
-  return ['| threshold | default | unit | meaning |', '|---|---|---|---|', ...rows].join('\n');
+  const rows = describeThresholds().map(
+    (r) => `| \`${r.name}\` | ${r.default} | ${r.unit} | ${r.range} | ${r.meaning} |`,
+  );
+  return ['| threshold | default | unit | range | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
 }

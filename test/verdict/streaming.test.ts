@@ -178,6 +178,15 @@ describe('thresholds and formatting', () => {
     expect(resolveThresholds({}).minRepetitions).toBe(DEFAULT_THRESHOLDS.minRepetitions);
     expect(() => resolveThresholds({ quietSec: -1 })).toThrow(RangeError);
     expect(() => resolveThresholds({ minLoopRate: Number.NaN })).toThrow(RangeError);
+    // Out of range is an error, never silently another verdict or a pathological run time.
+    for (const bad of [0, 2.5, 1e9]) {
+      expect(() => resolveThresholds({ maxPeriod: bad })).toThrow(
+        `threshold maxPeriod must be an integer from 1 to 256, got ${bad}`,
+      );
+    }
+    expect(() => resolveThresholds({ maxPids: 0 })).toThrow(RangeError);
+    expect(() => resolveThresholds({ minLoopShare: 1.5 })).toThrow('a number from 0 to 1');
+    expect(resolveThresholds({ minLoopShare: 1 }).minLoopShare).toBe(1);
   });
 
   it('counts and times', () => {
