@@ -24,9 +24,12 @@ export interface ConfigFile {
   progressPatterns?: string[];
 }
 
+/** A config file is a few hundred bytes; 1 MiB is generous, and `--config /dev/zero` fails at once. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+
 export async function readConfig(path: string | undefined): Promise<ConfigFile> {
   if (path === undefined) return {};
-  const c = await readJson(path);
+  const c = await readJson(path, MAX_CONFIG_BYTES);
   if (typeof c !== 'object' || c === null || Array.isArray(c)) {
     throw new UsageError(`${path}: invalid config file: not a JSON object`);
   }

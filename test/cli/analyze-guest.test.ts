@@ -145,6 +145,13 @@ describe('verdicts on the command line', () => {
     expect(runCli([`${LOOP}/virtiofsd.log.gz`, '--fail-on', 'explode']).code).toBe(2);
     writeFileSync(cfg, '{not json');
     expect(runCli([`${LOOP}/virtiofsd.log.gz`, '--config', cfg]).code).toBe(2);
+    // An endless device is refused after 1 MiB, with one line.
+    const zero = runCli([`${LOOP}/virtiofsd.log.gz`, '--config', '/dev/zero']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr.trim().split('\n')[0]).toMatch(
+      /\/dev\/zero: larger than 1048576 bytes: not a config file/,
+    );
+    expect(runCli([`${LOOP}/virtiofsd.log.gz`, '--threshold', 'maxPeriod=0']).code).toBe(2);
   });
 
   it('--no-verdict skips the judgement', () => {
