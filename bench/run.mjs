@@ -338,4 +338,7 @@ for (const [label, requests] of sets) {
 rmSync(rssFile, { force: true });
 if (failed) fail('analyzer counts differ from the mawk reference');
 // Issue 5's latency target, measured in the VM lab when it is provisioned.
-if (opts.launch) launchLatency(1);
+if (opts.launch) {
+  launchLatency(1, 'systemd');
+  launchLatency(1, 'busybox');
+}
