@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 import { main } from '../dist/cli/main.js';
+import { describeError, outputError } from '../dist/errors.js';
 
-// A reader that goes away (`vfs-analyze --json big.log | head`) is not an error: stop quietly.
+// A reader that goes away (`vfs-analyze --json big.log | head`) is not an error: stop quietly. Any other error on
+// stdout (`> /dev/full`: ENOSPC) is the user's environment: one line, exit 6.
 process.stdout.on('error', (err) => {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
+  const { code, message } = describeError(outputError('stdout', err));
+  process.stderr.write(`vfs-analyze: ${message}\n`);
+  process.exit(code);
 });
 process.on('SIGINT', () => {
   process.exitCode = 130;

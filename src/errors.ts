@@ -9,6 +9,7 @@
  * | 3 | an input was read but is not usable: empty, binary, or not a virtiofsd debug log |
  * | 4 | internal error (a bug: please report it) |
  * | 5 | `run`: no run could be carried out (bcvk, virtiofsd or QEMU failed to start in every run) |
+ * | 6 | an output could not be written (stdout, a report path, the reports folder): no space, read-only, permission, a directory, a non-regular file in the way |
  * | 130 | interrupted (SIGINT) |
  */
 
@@ -19,6 +20,7 @@ export const ExitCode = {
   badInput: 3,
   internal: 4,
   launch: 5,
+  output: 6,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -69,6 +71,42 @@ export class LaunchError extends VfsError {
   constructor(message: string) {
     super(message, ExitCode.launch);
   }
+}
+
+/**
+ * An output could not be written: the user's environment (ENOSPC, EROFS, EACCES, EISDIR, a device or link where a
+ * report file goes), not a bug. The message names the path and the errno.
+ */
+export class OutputError extends VfsError {
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(`${path}: ${message}`, ExitCode.output);
+    this.path = path;
+  }
+}
+
+const OUTPUT_ERRNO: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a parent is not a directory',
+  EDQUOT: 'disk quota exceeded',
+  EIO: 'input/output error',
+  EFBIG: 'file too large',
+  ENOENT: 'no such directory',
+};
+
+/** Translate a Node error while writing `path` into an OutputError (`ENOSPC: no space left on device`). */
+export function outputError(path: string, err: unknown): VfsError {
+  if (err instanceof VfsError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const what = code
+    ? `${code}: ${OUTPUT_ERRNO[code] ?? e.message.replace(/^[A-Z]+: /, '').split(',')[0]}`
+    : String(e?.message ?? err);
+  return new OutputError(path, `cannot write: ${what}`);
 }
 
 export class InterruptedError extends VfsError {

@@ -28,7 +28,8 @@ async function subcommandsFor(argv: string[]): Promise<CommandModule[]> {
 
 const EPILOG = `Exit codes: 0 analysed; 1 a --fail-on verdict matched, or gate found a regression; 2 usage error
 or unreadable input; 3 input not usable (empty, binary, not a virtiofsd debug log); 4 internal error;
-5 run: every launch failed; 130 interrupted. Docs: README.md (JSON schema, formats).`;
+5 run: every launch failed; 6 an output could not be written (no space, read-only, permission, not a
+regular file); 130 interrupted. Docs: README.md (JSON schema, formats).`;
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
   let code: number = ExitCode.ok;

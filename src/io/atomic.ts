@@ -3,11 +3,17 @@
  * no temporary file behind. A file is written to a temporary name in the same directory (same file system, so the
  * rename is atomic), fsynced, renamed over the target, and the directory is fsynced (best effort) so the rename
  * survives a crash.
+ *
+ * Only regular files and new paths are replaced. A character device or FIFO at the path (`/dev/stdout`,
+ * `/dev/null`, a named pipe), directly or through a symbolic link, is written through instead; anything else in the
+ * way (a directory, a link to a regular file, a socket, a block device) is refused — a rename over it would replace
+ * it with a regular file. Failures are {@link OutputError}s naming the path and the errno.
  */
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { OutputError, outputError } from '../errors.js';
 
 export type AtomicData =
   | string
@@ -45,31 +51,64 @@ function isChunked(
   return typeof data !== 'string' && !(data instanceof Uint8Array);
 }
 
-/** Write `data` to `path` atomically (temp file in the same directory + fsync + rename). */
+async function writeAll(h: import('node:fs/promises').FileHandle, data: AtomicData): Promise<void> {
+  if (isChunked(data)) {
+    for await (const chunk of data) await h.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  } else {
+    await h.writeFile(data);
+  }
+}
+
+/** What is at `path` now: nothing or a regular file (replace atomically), a stream to write through, or in the way. */
+async function targetKind(path: string): Promise<'replace' | 'through'> {
+  const l = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  if (l === null || l.isFile()) return 'replace';
+  const st = l.isSymbolicLink() ? await stat(path).catch(() => null) : l;
+  if (st && (st.isCharacterDevice() || st.isFIFO())) return 'through';
+  if (st?.isDirectory()) throw new OutputError(path, 'cannot write: EISDIR: is a directory');
+  throw new OutputError(
+    path,
+    l.isSymbolicLink()
+      ? 'cannot write: a symbolic link (a file replace would not follow it): give the real path'
+      : 'cannot write: not a regular file (a file replace would destroy it)',
+  );
+}
+
+/** Write `data` to `path` atomically (temp file in the same directory + fsync + rename); see the module comment. */
 export async function writeFileAtomic(
   path: string,
   data: AtomicData,
   opts: AtomicWriteOptions = {},
 ): Promise<void> {
   const dir = dirname(path);
-  if (opts.mkdirs) await mkdir(dir, { recursive: true });
   const tmp = tempName(path);
   let created = false;
   try {
+    if (opts.mkdirs) await mkdir(dir, { recursive: true });
+    if ((await targetKind(path)) === 'through') {
+      const h = await open(path, 'w');
+      try {
+        await writeAll(h, data);
+      } finally {
+        await h.close();
+      }
+      return;
+    }
     const h = await open(tmp, 'wx', opts.mode ?? 0o644);
     created = true;
     try {
-      if (isChunked(data)) {
-        for await (const chunk of data) await h.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-      } else {
-        await h.writeFile(data);
-      }
+      await writeAll(h, data);
       await h.sync();
     } finally {
       await h.close();
     }
     await rename(tmp, path);
     created = false;
+  } catch (err) {
+    throw outputError(path, err);
   } finally {
     if (created) await unlink(tmp).catch(() => undefined);
   }
@@ -87,11 +126,11 @@ export async function writeDirAtomic(
   opts: AtomicWriteOptions = {},
 ): Promise<void> {
   const parent = dirname(path);
-  if (opts.mkdirs) await mkdir(parent, { recursive: true });
   const tmp = tempName(path);
   const old = `${tmp}.old`;
   let cleanup: string | null = tmp;
   try {
+    if (opts.mkdirs) await mkdir(parent, { recursive: true });
     await mkdir(tmp);
     for (const [name, data] of Object.entries(files)) {
       if (name.split(/[\\/]/).some((p) => p === '..' || p === '') || name.startsWith('/'))
@@ -100,12 +139,7 @@ export async function writeDirAtomic(
       if (dirname(file) !== tmp) await mkdir(dirname(file), { recursive: true });
       const h = await open(file, 'wx', opts.mode ?? 0o644);
       try {
-        if (isChunked(data)) {
-          for await (const chunk of data)
-            await h.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-        } else {
-          await h.writeFile(data);
-        }
+        await writeAll(h, data);
         await h.sync();
       } finally {
         await h.close();
@@ -129,6 +163,8 @@ export async function writeDirAtomic(
       await rename(tmp, path);
       cleanup = null;
     }
+  } catch (err) {
+    throw outputError(path, err);
   } finally {
     if (cleanup !== null) await rm(cleanup, { recursive: true, force: true }).catch(() => undefined);
   }

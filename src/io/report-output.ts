@@ -13,7 +13,7 @@ import type { Dirent } from 'node:fs';
 import { appendFile, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type Comparison, compareRuns } from '../compare/comparison.js';
-import { fsError, UsageError } from '../errors.js';
+import { ExitCode, fsError, outputError, UsageError, VfsError } from '../errors.js';
 import type { RunRecord } from '../launch/run-record.js';
 import { parseRunRecord } from '../launch/run-record.js';
 import { renderComparisonMarkdown } from '../report/comparison-markdown.js';
@@ -179,6 +179,7 @@ async function emit(
   opts: ReportOutputOptions,
 ): Promise<WrittenReport[]> {
   const out: WrittenReport[] = [];
+  const failed: VfsError[] = [];
   const cache = new Map<ReportFormat, string>();
   for (const t of targets) {
     let text = cache.get(t.spec.format);
@@ -187,15 +188,30 @@ async function emit(
       cache.set(t.spec.format, text);
     }
     const bytes = Buffer.byteLength(text, 'utf8');
-    if (t.to === 'stdout') {
-      await (opts.stdout ?? writeStdout)(text);
-    } else if (t.to === 'step-summary') {
-      // GitHub concatenates what the steps append; a separating newline keeps tables apart.
-      await appendFile(t.path, text.endsWith('\n') ? text : `${text}\n`);
-    } else {
-      await writeFileAtomic(t.path, text, { mkdirs: true });
+    // One report that cannot be written (a full disk, a read-only path) does not stop the others.
+    try {
+      if (t.to === 'stdout') {
+        await (opts.stdout ?? writeStdout)(text);
+      } else if (t.to === 'step-summary') {
+        // GitHub concatenates what the steps append; a separating newline keeps tables apart.
+        await appendFile(t.path, text.endsWith('\n') ? text : `${text}\n`).catch((err) => {
+          throw outputError(t.path, err);
+        });
+      } else {
+        await writeFileAtomic(t.path, text, { mkdirs: true });
+      }
+    } catch (err) {
+      if (!(err instanceof VfsError)) throw err;
+      failed.push(err);
+      continue;
     }
     out.push({ format: t.spec.format, path: t.path, to: t.to, bytes });
+  }
+  if (failed.length > 0) {
+    const written =
+      out.length > 0 ? ` (written: ${out.map((w) => `${w.format} to ${w.path}`).join(', ')})` : '';
+    if (failed.length === 1 && written === '') throw failed[0];
+    throw new VfsError(`${failed.map((e) => e.message).join('; ')}${written}`, ExitCode.output);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -180,5 +180,42 @@ describe('stdout closed early', () => {
     );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+
+  it('a full disk on stdout (> /dev/full) is one line naming stdout and ENOSPC, exit 6', () => {
+    for (const args of [[LOOP], ['--json', LOOP]]) {
+      const r = spawnSync(
+        'bash',
+        ['-c', `"${process.execPath}" bin/vfs-analyze.js ${args.join(' ')} > /dev/full`],
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(r.stderr).toBe('vfs-analyze: stdout: cannot write: ENOSPC: no space left on device\n');
+      expect(r.status).toBe(6);
+    }
+  });
+
+  it('a report path that cannot be written: one line, exit 6, the other reports still written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vfs-out-'));
+    const junit = join(dir, 'r.xml');
+    const r = runCli([
+      LOOP,
+      '--report',
+      'html=/dev/full',
+      '--report',
+      `junit=${junit}`,
+      '--report',
+      `md=${dir}`,
+    ]);
+    expect(r.code).toBe(6);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe(
+      `vfs-analyze: /dev/full: cannot write: ENOSPC: no space left on device; ${dir}: cannot write: EISDIR: is a directory (written: junit to ${junit})`,
+    );
+    expect(readFileSync(junit, 'utf8')).toMatch(/^<\?xml/);
+    expect(lstatSync('/dev/full').isCharacterDevice()).toBe(true);
+    expect(r.stdout).toMatch(/^Verdict/m);
   });
 });

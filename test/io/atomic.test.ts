@@ -1,15 +1,20 @@
+import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
+  createReadStream,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
 import { writeDirAtomic, writeFileAtomic } from '../../src/io/atomic.js';
 
 let dir: string;
@@ -60,9 +65,50 @@ describe('writeFileAtomic', () => {
     expect(temps(dir)).toEqual([]);
   });
 
+  it('never replaces what is not a regular file: devices and FIFOs are written through, the rest refused', async () => {
+    // /dev/null: written through, still a character device.
+    await writeFileAtomic('/dev/null', 'x');
+    expect(lstatSync('/dev/null').isCharacterDevice()).toBe(true);
+    // /dev/full: ENOSPC as an OutputError naming the path; the device is still there.
+    await expect(writeFileAtomic('/dev/full', 'x')).rejects.toMatchObject({
+      exitCode: ExitCode.output,
+      message: '/dev/full: cannot write: ENOSPC: no space left on device',
+    });
+    expect(lstatSync('/dev/full').isCharacterDevice()).toBe(true);
+    // A FIFO: written through to its reader.
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const reader = new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      createReadStream(fifo)
+        .on('data', (c) => chunks.push(c as Buffer))
+        .on('end', () => resolve(Buffer.concat(chunks).toString()));
+    });
+    await writeFileAtomic(fifo, 'through the pipe');
+    expect(await reader).toBe('through the pipe');
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    // A symbolic link to a regular file: refused, link and file intact.
+    const real = join(dir, 'real.xml');
+    const link = join(dir, 'link.xml');
+    writeFileSync(real, 'old');
+    symlinkSync(real, link);
+    await expect(writeFileAtomic(link, 'new')).rejects.toThrow(/a symbolic link .*give the real path/);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8')).toBe('old');
+    // A link to a device (/dev/stdout-like): written through.
+    const devLink = join(dir, 'null-link');
+    symlinkSync('/dev/null', devLink);
+    await writeFileAtomic(devLink, 'x');
+    expect(lstatSync(devLink).isSymbolicLink()).toBe(true);
+    expect(temps(dir)).toEqual([]);
+  });
+
   it('a missing folder is an error unless mkdirs is set', async () => {
     const f = join(dir, 'a', 'b', 'c.json');
-    await expect(writeFileAtomic(f, '{}')).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(writeFileAtomic(f, '{}')).rejects.toMatchObject({
+      exitCode: ExitCode.output,
+      message: `${f}: cannot write: ENOENT: no such directory`,
+    });
     expect(existsSync(join(dir, 'a'))).toBe(false);
     await writeFileAtomic(f, '{}', { mkdirs: true });
     expect(readFileSync(f, 'utf8')).toBe('{}');
@@ -75,7 +121,9 @@ describe('writeFileAtomic', () => {
       writeFileSync(f, 'old');
       chmodSync(dir, 0o555);
       try {
-        await expect(writeFileAtomic(f, 'new')).rejects.toMatchObject({ code: 'EACCES' });
+        await expect(writeFileAtomic(f, 'new')).rejects.toThrow(
+          `${f}: cannot write: EACCES: permission denied`,
+        );
         expect(readFileSync(f, 'utf8')).toBe('old');
         expect(readdirSync(dir)).toEqual(['r.json']);
       } finally {
