@@ -109,6 +109,11 @@ export class VirtiofsdAnalysis {
     this.parser.flushStamp(); // the chunk's memory may be reused by the reader
   }
 
+  /** The followed log was truncated or replaced: drop the half-written line from before (see LineScanner). */
+  truncated(): void {
+    this.scanner.dropPartial();
+  }
+
   end(): void {
     if (!this.binary) this.scanner.end();
     this.parser.flushStamp();

@@ -63,7 +63,11 @@ export async function runFollow(args: FollowArgs): Promise<number> {
   });
   const interval = args.followIntervalMs ?? 200;
   const followers = [
-    new FileFollower(args.log, { data: (b) => monitor.virtiofsd(b) }, { intervalMs: interval }),
+    new FileFollower(
+      args.log,
+      { data: (b) => monitor.virtiofsd(b), truncated: () => monitor.virtiofsdTruncated() },
+      { intervalMs: interval },
+    ),
   ];
   if (consoleFile) {
     followers.push(

@@ -180,6 +180,11 @@ export class LiveMonitor {
     this.journalLines.push(chunk);
   }
 
+  /** The virtiofsd log was truncated or replaced: its half-written last line is dropped, not glued to the next. */
+  virtiofsdTruncated(): void {
+    this.analysis.truncated();
+  }
+
   /** The console file was truncated: restart line numbering. */
   consoleTruncated(): void {
     this.consoleLines.reset();

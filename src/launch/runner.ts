@@ -247,7 +247,10 @@ async function runOne(
     thresholds: opts.thresholds,
   });
   const followers = [
-    new FileFollower(paths.virtiofsd, { data: (b) => monitor.virtiofsd(b) }),
+    new FileFollower(paths.virtiofsd, {
+      data: (b) => monitor.virtiofsd(b),
+      truncated: () => monitor.virtiofsdTruncated(),
+    }),
     new FileFollower(plan.outputs.console, {
       data: (b) => monitor.console(b),
       truncated: () => monitor.consoleTruncated(),

@@ -96,6 +96,21 @@ export class LineScanner {
     }
   }
 
+  /**
+   * The input was truncated (a followed file cut by `copytruncate` or rewritten): forget the half-written line
+   * held from before, so it is not glued onto the first new line. Line numbers go on. Counted in
+   * {@link LineScanner.droppedPartialLines}.
+   */
+  dropPartial(): void {
+    if (this.skipping) this.skipping = false;
+    else if (this.carry === null || this.carry.length === 0) return;
+    this.carry = null;
+    this.droppedPartialLines++;
+  }
+
+  /** Half-written lines dropped at truncations. */
+  droppedPartialLines = 0;
+
   /** Flush the last line if the input did not end with a newline. */
   end(): void {
     if (this.skipping) {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileFollower, LineSplitter } from '../../src/io/follow.js';
+import { LiveMonitor } from '../../src/launch/live.js';
 
 describe('LineSplitter', () => {
   it('holds a partial last line until its end arrives; end() hands it over', () => {
@@ -70,5 +71,30 @@ describe('FileFollower', () => {
     appendFileSync(path, 'world\n');
     await f.stop(); // the last read happens on stop
     expect(text).toBe('hello\nworld\n');
+  });
+
+  it('a virtiofsd log truncated mid-line (copytruncate) does not glue the half line onto the next', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vfs-follow-'));
+    const path = join(dir, 'virtiofsd.log');
+    const req = (u: number) =>
+      `[2026-12-03T10:00:00Z DEBUG virtiofsd::server] Received request: opcode=Getattr (3), inode=1, unique=${u}, pid=7\n`;
+    const rep = (u: number) =>
+      `[2026-12-03T10:00:00Z DEBUG virtiofsd::server] Replying OK, header: OutHeader { len: 120, error: 0, unique: ${u} }\n`;
+    const monitor = new LiveMonitor({ files: { virtiofsd: path } });
+    const f = new FileFollower(path, {
+      data: (b) => monitor.virtiofsd(b),
+      truncated: () => monitor.virtiofsdTruncated(),
+    });
+    writeFileSync(path, `${req(2)}${rep(2)}${req(4).slice(0, 60)}`); // the writer is cut mid-line
+    await f.poll();
+    writeFileSync(path, `${req(6)}${rep(6)}`); // copytruncate: the log starts again
+    await f.poll();
+    await f.stop();
+    monitor.end();
+    const a = monitor.analysis.result();
+    expect(a.totals.requests).toBe(2);
+    expect(a.lines.byKind.unrecognized).toBe(0);
+    expect(a.totals.orphanReplies).toBe(0);
+    expect(monitor.analysis.scanner.droppedPartialLines).toBe(1);
   });
 });
