@@ -4,6 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { fsError, InputError } from '../errors.js';
 
@@ -27,34 +28,81 @@ export interface ByteSource {
   bytesRead(): number;
 }
 
-async function sniff(path: string): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(2);
-    const { bytesRead } = await fh.read(buf, 0, 2, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
+/**
+ * The first bytes of a stream without consuming them (they are pushed back): works for pipes, FIFOs and
+ * `<(…)` process substitutions, which cannot be read at a position. Null when the stream is empty.
+ */
+export function peekStream(stream: Readable, bytes = 2): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    const done = (v: Buffer | null) => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('error', reject);
+      if (got.length > 0) stream.unshift(got);
+      resolve(v);
+    };
+    const onReadable = () => {
+      for (;;) {
+        const c = stream.read() as Buffer | string | null;
+        if (c === null) return;
+        got = Buffer.concat([got, typeof c === 'string' ? Buffer.from(c) : c]);
+        if (got.length >= bytes) return done(got.subarray(0, bytes));
+      }
+    };
+    const onEnd = () => done(got.length > 0 ? got : null);
+    stream.on('readable', onReadable);
+    stream.once('end', onEnd);
+    stream.once('error', reject);
+  });
+}
+
+const isGzipMagic = (b: Buffer | null) => b !== null && b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+
+/** A stream source (stdin, a pipe, a FIFO): gzip detected from its first bytes, then inflated on the fly. */
+async function streamSource(name: string, raw: Readable, size: number | null): Promise<ByteSource> {
+  const gzip = isGzipMagic(await peekStream(raw));
+  if (!gzip) return fromStream(name, raw, size, false);
+  let compressed = 0;
+  raw.on('data', (c: Buffer) => {
+    compressed += c.length;
+  });
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  raw.on('error', (err) => gunzip.destroy(err));
+  raw.pipe(gunzip);
+  return fromStream(name, gunzip, size, true, () => compressed);
 }
 
 export async function openByteSource(path: string): Promise<ByteSource> {
   if (isStdin(path)) {
-    return fromStream('stdin', process.stdin, null, false);
+    try {
+      return await streamSource('stdin', process.stdin, null);
+    } catch (err) {
+      throw fsError('stdin', err);
+    }
   }
-  let size: number;
   try {
     const st = await stat(path);
     if (st.isDirectory()) throw new InputError(path, 'is a directory, not a log file');
-    size = st.size;
-    const magic = await sniff(path);
-    const gzip = magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
-    if (!gzip) return plainFile(path, size);
+    // Pipes, FIFOs, /dev/stdin, `<(zcat …)`: read as a stream, sniffed from the first chunk.
+    if (!st.isFile()) {
+      return await streamSource(path, createReadStream(path, { highWaterMark: CHUNK_BYTES }), null);
+    }
+    const fh = await open(path, 'r');
+    let magic: Buffer;
+    try {
+      const buf = Buffer.alloc(2);
+      const { bytesRead } = await fh.read(buf, 0, 2, 0);
+      magic = buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+    if (!isGzipMagic(magic)) return plainFile(path, st.size);
     const raw = createReadStream(path, { highWaterMark: CHUNK_BYTES });
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     raw.on('error', (err) => gunzip.destroy(err));
     raw.pipe(gunzip);
-    return fromStream(path, gunzip, size, true, () => raw.bytesRead);
+    return fromStream(path, gunzip, st.size, true, () => raw.bytesRead);
   } catch (err) {
     throw fsError(path, err);
   }

@@ -11,7 +11,7 @@
  */
 
 import { createReadStream, constants as fsConstants } from 'node:fs';
-import { access, open, readdir, stat } from 'node:fs/promises';
+import { access, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -21,6 +21,7 @@ import { looksBinary, SNIFF_BYTES } from '../parse/binary.js';
 import { type ConsoleParserOptions, type ConsoleStats, createConsoleParser } from '../parse/console.js';
 import type { GuestLine } from '../parse/guest-events.js';
 import { createJournalParser, type JournalParserOptions, type JournalStats } from '../parse/journal.js';
+import { peekStream } from './byte-source.js';
 
 /** Problem with a guest input file (exit code 2, like any unreadable input). */
 export class GuestInputError extends VfsError {
@@ -89,22 +90,14 @@ export async function checkReadableFile(path: string, what = 'input'): Promise<v
       `${what} is a directory, expected a file: ${path} (use --run-dir for run directories)`,
     );
   }
-  if (!st.isFile()) throw new GuestInputError(path, `${what} is not a regular file: ${path}`);
+  // Pipes, FIFOs and `<(…)` are read as streams; only what cannot be read as bytes is refused.
+  if (st.isSocket() || st.isBlockDevice()) {
+    throw new GuestInputError(path, `${what} is not a file or a pipe: ${path}`);
+  }
   try {
     await access(path, fsConstants.R_OK);
   } catch {
     throw new GuestInputError(path, `${what} is not readable (permission denied): ${path}`);
-  }
-}
-
-async function isGzip(path: string): Promise<boolean> {
-  const fh = await open(path, 'r');
-  try {
-    const b = Buffer.alloc(2);
-    const { bytesRead } = await fh.read(b, 0, 2, 0);
-    return bytesRead === 2 && b[0] === 0x1f && b[1] === 0x8b;
-  } finally {
-    await fh.close();
   }
 }
 
@@ -130,14 +123,18 @@ function wrapError(path: string, e: unknown): GuestInputError {
  */
 export async function* readLines(path: string, what = 'input'): AsyncGenerator<string, void, undefined> {
   await checkReadableFile(path, what);
+  const raw = createReadStream(path);
   let gz: boolean;
   try {
-    gz = await isGzip(path);
+    // Sniffed from the stream's first bytes (pushed back): pipes and `<(zcat …)` cannot be read at a position.
+    const magic = await peekStream(raw);
+    gz = magic !== null && magic.length >= 2 && magic[0] === 0x1f && magic[1] === 0x8b;
   } catch (e) {
+    raw.destroy();
     throw wrapError(path, e);
   }
   // A mis-named plain `.gz` is read as text (gzip is detected by magic bytes); the sniffer still rejects binary.
-  const streams: (Readable | Transform)[] = [createReadStream(path)];
+  const streams: (Readable | Transform)[] = [raw];
   if (gz) streams.push(createGunzip());
   streams.push(new Sniffer(path));
   const lines = split2('\n', { maxLength: MAX_LINE });

@@ -219,3 +219,46 @@ describe('stdout closed early', () => {
     expect(r.stdout).toMatch(/^Verdict/m);
   });
 });
+
+describe('pipes, FIFOs and process substitution', () => {
+  const D = 'fixtures/lab/rust-1.13.2-systemd-k7.3-never-block';
+  const summary = (stdout: string) => {
+    const j = JSON.parse(stdout);
+    const a = j.inputs[0];
+    return {
+      requests: a.totals.requests,
+      lines: a.lines.total,
+      verdict: a.verdict.title,
+      guest: (j.guest?.inputs ?? []).map((i: { events: number }) => i.events),
+    };
+  };
+  const bash = (cmd: string) => spawnSync('bash', ['-c', cmd], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const node = `"${process.execPath}" bin/vfs-analyze.js --json`;
+
+  it('<(zcat …) for the log, the console and the journal give what the files give', () => {
+    const files = bash(
+      `${node} ${D}/virtiofsd.log.gz --console ${D}/console.host-stamped.log --journal ${D}/journal.json`,
+    );
+    expect(files.status).toBe(0);
+    const piped = bash(
+      `${node} <(zcat ${D}/virtiofsd.log.gz) --console <(cat ${D}/console.host-stamped.log) --journal <(gzip -c ${D}/journal.json)`,
+    );
+    expect(piped.stderr).toBe('');
+    expect(piped.status).toBe(0);
+    expect(summary(piped.stdout)).toEqual(summary(files.stdout));
+  });
+
+  it('a gzip stream on stdin (- and /dev/stdin), and a named FIFO', () => {
+    const want = summary(bash(`${node} ${D}/virtiofsd.log.gz`).stdout);
+    for (const cmd of [
+      `cat ${D}/virtiofsd.log.gz | ${node} -`,
+      `zcat ${D}/virtiofsd.log.gz | ${node} /dev/stdin`,
+      `f=$(mktemp -u); mkfifo "$f"; (cat ${D}/virtiofsd.log.gz > "$f" &); ${node} "$f"; rc=$?; rm -f "$f"; exit $rc`,
+    ]) {
+      const r = bash(cmd);
+      expect(r.stderr, cmd).toBe('');
+      const got = summary(r.stdout);
+      expect({ ...got, guest: [] }).toEqual({ ...want, guest: [] });
+    }
+  });
+});
