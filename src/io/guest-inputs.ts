@@ -1,6 +1,6 @@
 /** Read the guest-side inputs (console, debug port, journal) into one GuestSession, streaming. */
 import { GuestSession } from '../analyze/guest-session.js';
-import type { VfsError } from '../errors.js';
+import { describeError, ExitCode, VfsError } from '../errors.js';
 import type { GuestSource } from '../parse/guest-events.js';
 import { readConsole, readJournal } from './guest-sources.js';
 
@@ -32,7 +32,10 @@ export async function readGuestInputs(
       }
       session.addInput({ file: spec.file, source: spec.source, events, stats: reader.stats });
     } catch (err) {
-      errors.push({ file: spec.file, error: err as VfsError });
+      errors.push({
+        file: spec.file,
+        error: err instanceof VfsError ? err : new VfsError(describeError(err).message, ExitCode.internal),
+      });
     }
   }
   return { session, errors };

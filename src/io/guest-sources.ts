@@ -33,9 +33,60 @@ export class GuestInputError extends VfsError {
 }
 
 /** Longest accepted line (a journal record with a huge MESSAGE is still far below). */
-const MAX_LINE = 16 * 1024 * 1024;
+/** Longest guest line kept (as for virtiofsd lines): longer ones are counted and skipped. */
+const MAX_LINE = 1024 * 1024;
 
 export { looksBinary };
+
+/**
+ * Cuts lines longer than {@link MAX_LINE} bytes: the first MAX_LINE bytes pass, then a NUL marks the cut and the
+ * rest of the line is dropped up to its newline. A 100 MB journal record (a core dump, a huge environment) costs
+ * at most MAX_LINE of memory and is skipped by the reader ({@link isCutLine}), the rest of the input is kept.
+ */
+class OverlongCutter extends Transform {
+  private run = 0;
+  private dropping = false;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    const out: Buffer[] = [];
+    let from = 0;
+    while (from < chunk.length) {
+      const nl = chunk.indexOf(10, from);
+      const end = nl < 0 ? chunk.length : nl;
+      if (this.dropping) {
+        if (nl < 0) break;
+        this.dropping = false;
+        this.run = 0;
+        out.push(chunk.subarray(nl, nl + 1));
+        from = nl + 1;
+        continue;
+      }
+      const room = MAX_LINE - this.run;
+      if (end - from > room) {
+        out.push(chunk.subarray(from, from + room), CUT_MARK);
+        this.dropping = true;
+        from += room;
+        continue;
+      }
+      out.push(chunk.subarray(from, nl < 0 ? end : nl + 1));
+      this.run = nl < 0 ? this.run + (end - from) : 0;
+      from = nl < 0 ? end : nl + 1;
+    }
+    cb(null, out.length === 1 ? out[0] : Buffer.concat(out));
+  }
+}
+
+const CUT_MARK = Buffer.from([0]);
+
+/** A line {@link OverlongCutter} cut (it ends with the NUL mark). */
+function isCutLine(line: string): boolean {
+  return line.length >= MAX_LINE / 4 && line.charCodeAt(line.length - 1) === 0;
+}
+
+/** Lines over {@link MAX_LINE} bytes skipped by a reader: how many, and the first few line numbers. */
+export interface OverlongStats {
+  overlong: number;
+  overlongLines: number[];
+}
 
 class Sniffer extends Transform {
   private seen = 0;
@@ -137,7 +188,9 @@ export async function* readLines(path: string, what = 'input'): AsyncGenerator<s
   const streams: (Readable | Transform)[] = [raw];
   if (gz) streams.push(createGunzip());
   streams.push(new Sniffer(path));
-  const lines = split2('\n', { maxLength: MAX_LINE });
+  streams.push(new OverlongCutter());
+  // The cutter bounds every line to MAX_LINE bytes + its mark; split2's own cap is only a backstop.
+  const lines = split2('\n', { maxLength: 2 * MAX_LINE });
   streams.push(lines);
   let failure: unknown;
   // pipeline destroys every stream on error or early exit (break in for-await), so no fd leaks.
@@ -161,36 +214,57 @@ export interface GuestReader<S> extends AsyncIterable<GuestLine> {
 export interface ReadConsoleOptions extends ConsoleParserOptions {}
 
 /** Stream a console / debug-port file (raw or host-stamped, optionally .gz) as GuestLines. Iterate once. */
-export function readConsole(path: string, opts: ReadConsoleOptions = {}): GuestReader<ConsoleStats> {
+export function readConsole(
+  path: string,
+  opts: ReadConsoleOptions = {},
+): GuestReader<ConsoleStats & OverlongStats> {
   const parser = createConsoleParser(opts);
   const what = opts.source === 'debug-port' ? 'debug port log' : 'console log';
+  const over: OverlongStats = { overlong: 0, overlongLines: [] };
   return {
     path,
     get stats() {
-      return parser.stats;
+      return { ...parser.stats, ...over };
     },
     async *[Symbol.asyncIterator]() {
       let n = 0;
       for await (const line of readLines(path, what)) {
         n++;
+        if (isCutLine(line)) {
+          countOverlong(over, n);
+          continue;
+        }
         for (const ev of parser.push(line, n)) yield ev;
       }
     },
   };
 }
 
+function countOverlong(o: OverlongStats, line: number): void {
+  o.overlong++;
+  if (o.overlongLines.length < 5) o.overlongLines.push(line);
+}
+
 /** Stream a `journalctl -o json` file (optionally .gz) as GuestLines; non-JSON lines are counted and skipped. */
-export function readJournal(path: string, opts: JournalParserOptions = {}): GuestReader<JournalStats> {
+export function readJournal(
+  path: string,
+  opts: JournalParserOptions = {},
+): GuestReader<JournalStats & OverlongStats> {
   const parser = createJournalParser(opts);
+  const over: OverlongStats = { overlong: 0, overlongLines: [] };
   return {
     path,
     get stats() {
-      return parser.stats;
+      return { ...parser.stats, ...over };
     },
     async *[Symbol.asyncIterator]() {
       let n = 0;
       for await (const line of readLines(path, 'journal')) {
         n++;
+        if (isCutLine(line)) {
+          countOverlong(over, n);
+          continue;
+        }
         const ev = parser.pushLine(line, n);
         if (ev) yield ev;
       }

@@ -63,12 +63,15 @@ function isByteArray(v: unknown[]): v is number[] {
 
 /** Decode a journal JSON field value: string, byte array, multi-valued array (first value), null. */
 export function fieldText(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number') return String(v);
-  if (Array.isArray(v)) {
-    if (v.length === 0) return '';
-    if (isByteArray(v)) return utf8.decode(Uint8Array.from(v));
-    return fieldText(v[0]);
+  // Iterative, and only a few levels deep: a record nested 10,000 levels must not overflow the stack.
+  let x = v;
+  for (let depth = 0; depth < 4; depth++) {
+    if (typeof x === 'string') return x;
+    if (typeof x === 'number') return String(x);
+    if (!Array.isArray(x)) return undefined;
+    if (x.length === 0) return '';
+    if (isByteArray(x)) return utf8.decode(Uint8Array.from(x));
+    x = x[0];
   }
   return undefined;
 }

@@ -199,3 +199,34 @@ describe('findRunDirInputs', () => {
     expect((await errorOf(findRunDirInputs(empty))).message).toMatch(/no known inputs/);
   });
 });
+
+describe('overlong and pathological records are skipped, the rest kept', () => {
+  it('a 20 MB journal record and a record nested 10,000 levels deep: counted, the records around them kept', async () => {
+    const rec = (msg: unknown, pid: string) => JSON.stringify({ MESSAGE: msg, _PID: pid, _COMM: 'x' });
+    const p = join(tmp, 'big-journal.json');
+    writeFileSync(
+      p,
+      [
+        rec('before', '1'),
+        `{"MESSAGE":${'['.repeat(10_000)}${']'.repeat(10_000)},"_PID":"2"}`,
+        rec('x'.repeat(20 << 20), '3'),
+        rec('after', '4'),
+        '',
+      ].join('\n'),
+    );
+    const r = readJournal(p);
+    const evs = await collect(r);
+    expect(evs.map((e) => e.text)).toEqual(['before', '', 'after']);
+    expect(r.stats.overlong).toBe(1);
+    expect(r.stats.overlongLines).toEqual([3]);
+  });
+
+  it('an overlong console line is counted and skipped', async () => {
+    const p = join(tmp, 'big-console.txt');
+    writeFileSync(p, `one\r\n${'y'.repeat(3 << 20)}\r\ntwo\r\n`);
+    const r = readConsole(p);
+    const evs = await collect(r);
+    expect(evs.map((e) => e.text)).toEqual(['one', 'two']);
+    expect(r.stats.overlong).toBe(1);
+  });
+});
