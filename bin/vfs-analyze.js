@@ -15,5 +15,6 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 main().then((code) => {
-  process.exitCode = code;
+  // 4 (internal error) if a bug ever produced no valid code: never a crash while exiting.
+  process.exitCode = Number.isInteger(code) ? code : 4;
 });
