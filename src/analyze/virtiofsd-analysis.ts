@@ -58,6 +58,9 @@ export interface InputAnalysis extends PostMortem {
     byKind: Record<LineKindName, number>;
     overlong: number;
     overlongLines: number[];
+    /** NUL bytes skipped at line starts (a copytruncate gap) and the first runs as [start, end) byte offsets. */
+    nulBytes: number;
+    nulRuns: [number, number][];
     ansi: number;
     unrecognizedSamples: { line: number; text: string }[];
     unterminatedLastLine: boolean;
@@ -99,10 +102,15 @@ export class VirtiofsdAnalysis {
   push(chunk: Buffer): void {
     if (this.binary) return;
     if (!this.sawFirst && chunk.length > 0) {
-      this.sawFirst = true;
-      if (looksBinary(chunk)) {
-        this.binary = true;
-        return;
+      // A copytruncate gap (a NUL run) may come first: sniff what follows it; the scanner skips the run itself.
+      let i = 0;
+      while (i < chunk.length && chunk[i] === 0) i++;
+      if (i < chunk.length) {
+        this.sawFirst = true;
+        if (looksBinary(chunk.subarray(i))) {
+          this.binary = true;
+          return;
+        }
       }
     }
     this.scanner.push(chunk);
@@ -155,6 +163,8 @@ export class VirtiofsdAnalysis {
     const x = this.scanner.stats;
     const y = parts.scannerStats;
     x.lines += y.lines;
+    x.nulBytes += y.nulBytes;
+    for (const [a, b] of y.nulRuns) if (x.nulRuns.length < 5) x.nulRuns.push([a + x.bytes, b + x.bytes]);
     x.bytes += y.bytes;
     x.overlong += y.overlong;
     for (const l of y.overlongLines) if (x.overlongLines.length < 5) x.overlongLines.push(l + offset);
@@ -199,6 +209,12 @@ export class VirtiofsdAnalysis {
         `${ss.overlong} overlong line(s) skipped (first at line ${ss.overlongLines[0]}; cap ${DEFAULT_MAX_LINE_BYTES} bytes)`,
       );
     }
+    if (ss.nulBytes > 0) {
+      const runs = ss.nulRuns.map(([a, b]) => `${a}–${b}`).join(', ');
+      warnings.push(
+        `${ss.nulBytes} NUL byte(s) skipped at byte ${runs}${ss.nulRuns.length === 5 ? ', …' : ''} (a copytruncate gap: the log was truncated while virtiofsd kept writing at its old offset)`,
+      );
+    }
     if (byKind.unrecognized > 0) {
       const s = ps.unrecognizedSamples[0];
       warnings.push(
@@ -233,6 +249,8 @@ export class VirtiofsdAnalysis {
         byKind,
         overlong: ss.overlong,
         overlongLines: [...ss.overlongLines],
+        nulBytes: ss.nulBytes,
+        nulRuns: ss.nulRuns.map(([a, b]) => [a, b] as [number, number]),
         ansi: ps.ansiLines,
         unrecognizedSamples: ps.unrecognizedSamples.map((s) => ({ ...s })),
         unterminatedLastLine: ss.unterminatedLastLine,

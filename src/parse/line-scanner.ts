@@ -14,6 +14,12 @@ export interface ScannerStats {
   overlongLines: number[];
   /** The input did not end with a newline (the last line was still handed over). */
   unterminatedLastLine: boolean;
+  /**
+   * NUL bytes skipped where a line would start — the gap logrotate's `copytruncate` leaves when the writer goes on
+   * at its old offset — and the first few runs as [start, end) byte offsets in the input.
+   */
+  nulBytes: number;
+  nulRuns: [number, number][];
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
@@ -25,6 +31,8 @@ export class LineScanner {
     overlong: 0,
     overlongLines: [],
     unterminatedLastLine: false,
+    nulBytes: 0,
+    nulRuns: [],
   };
   private carry: Buffer | null = null;
   private skipping = false;
@@ -41,6 +49,7 @@ export class LineScanner {
   }
 
   push(chunk: Buffer): void {
+    const base = this.stats.bytes;
     this.stats.bytes += chunk.length;
     let pos = 0;
     const len = chunk.length;
@@ -74,6 +83,10 @@ export class LineScanner {
     const onLine = this.onLine;
     const max = this.maxLineBytes;
     while (pos < len) {
+      if (chunk[pos] === 0) {
+        pos = this.skipNuls(chunk, pos, base);
+        continue;
+      }
       const nl = chunk.indexOf(10, pos);
       if (nl < 0) break;
       let end = nl;
@@ -94,6 +107,18 @@ export class LineScanner {
         this.carry = Buffer.from(chunk.subarray(pos, len));
       }
     }
+  }
+
+  /** Skip the NUL run at `pos` (a line start); record it, merged with a run that ended where it begins. */
+  private skipNuls(chunk: Buffer, pos: number, base: number): number {
+    let q = pos;
+    while (q < chunk.length && chunk[q] === 0) q++;
+    const st = this.stats;
+    st.nulBytes += q - pos;
+    const last = st.nulRuns[st.nulRuns.length - 1];
+    if (last && last[1] === base + pos) last[1] = base + q;
+    else if (st.nulRuns.length < 5) st.nulRuns.push([base + pos, base + q]);
+    return q;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeBuffer } from '../support/analyze.js';
+import { analyzeBuffer, readLog } from '../support/analyze.js';
 
 const R = (t: string, msg: string) => `[2026-11-27T02:44:${t}Z DEBUG virtiofsd::server] ${msg}`;
 const req = (t: string, op: string, n: number, ino: number, u: number, pid: number) =>
@@ -133,5 +133,34 @@ describe('pairing by unique', () => {
     expect(a.rate.peakPerSec).toBe(300);
     expect(a.timeline.buckets.map((b) => b.requests)).toEqual([100, 100, 300, 100, 100]);
     expect(a.timeline.buckets[2]).toMatchObject({ topPid: 5, topPidRequests: 300, topOpcode: 'Getattr' });
+  });
+});
+
+describe('a copytruncate gap', () => {
+  it('a NUL run before and inside a real log: skipped, counted, warned with its byte range; counts unchanged', () => {
+    const log = readLog('fixtures/lab/rust-1.13.2-walk-cache-never/virtiofsd.log.gz');
+    const plain = analyzeBuffer(log);
+    const cut = log.indexOf(10, 40_000) + 1;
+    const gapped = Buffer.concat([
+      Buffer.alloc(200_000),
+      log.subarray(0, cut),
+      Buffer.alloc(3_000_000),
+      log.subarray(cut),
+    ]);
+    const a = analyzeBuffer(gapped, {}, 65_536);
+    expect(a.binary).toBe(false);
+    expect(a.totals).toEqual(plain.totals);
+    expect(a.lines.total).toBe(plain.lines.total);
+    expect(a.lines.byKind.unrecognized).toBe(0);
+    expect(a.lines.nulBytes).toBe(3_200_000);
+    expect(a.lines.nulRuns).toEqual([
+      [0, 200_000],
+      [200_000 + cut, 3_200_000 + cut],
+    ]);
+    expect(a.warnings[0]).toMatch(
+      /^3200000 NUL byte\(s\) skipped at byte 0–200000, \d+–\d+ \(a copytruncate gap/,
+    );
+    // Real binary data is still refused.
+    expect(analyzeBuffer(Buffer.from([1, 2, 3, 0, 0, 0, 7, 8, 9, 0, 1])).binary).toBe(true);
   });
 });

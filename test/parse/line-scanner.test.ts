@@ -64,3 +64,30 @@ describe('LineScanner', () => {
     expect(r.stats.lines).toBe(4);
   });
 });
+
+describe('NUL runs (a copytruncate gap)', () => {
+  it('are skipped where a line starts, counted, and their byte ranges kept, across chunk boundaries', () => {
+    const lines: string[] = [];
+    const input = Buffer.concat([
+      Buffer.alloc(10),
+      Buffer.from('one\n'),
+      Buffer.alloc(7),
+      Buffer.from('two\nthree'),
+      Buffer.from('\n'),
+    ]);
+    // every split point: the result must not depend on where chunks end
+    for (let cut = 0; cut <= input.length; cut++) {
+      lines.length = 0;
+      const s = new LineScanner((b, st, e) => lines.push(b.toString('latin1', st, e)));
+      s.push(input.subarray(0, cut));
+      s.push(input.subarray(cut));
+      s.end();
+      expect(lines, `cut ${cut}`).toEqual(['one', 'two', 'three']);
+      expect(s.stats.nulBytes).toBe(17);
+      expect(s.stats.nulRuns).toEqual([
+        [0, 10],
+        [14, 21],
+      ]);
+    }
+  });
+});
