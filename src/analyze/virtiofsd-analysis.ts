@@ -236,6 +236,10 @@ export class VirtiofsdAnalysis {
         `${pm.totals.unansweredBeforeInit} request(s) were still unanswered when a new INIT restarted the session`,
       );
     }
+    if (clockKind === 'none' && pm.totals.requests > 0)
+      warnings.push(
+        'no time stamps (env_logger without its time, or stripped by a collector): no rates, timeline or onsets',
+      );
     if (clockKind === 'monotonic')
       warnings.push('timestamps are the C 5.x monotonic clock (not wall-clock time)');
     if (clockKind === 'syslog-no-year')

@@ -19,6 +19,7 @@ export const WRAPPERS = [
   'journal-short',
   'journal-iso',
   'kata',
+  'env_logger-no-time',
 ] as const;
 export type Wrapper = (typeof WRAPPERS)[number];
 const W_ENV_LOGGER = 0;
@@ -29,6 +30,7 @@ const W_SYSLOG = 4;
 const W_JOURNAL_SHORT = 5;
 const W_JOURNAL_ISO = 6;
 const W_KATA = 7;
+const W_ENV_LOGGER_NO_TIME = 8;
 
 /** Lines per wrapper, as a record with only the wrappers seen. */
 export function wrapperRecord(stats: ParserStats): Partial<Record<Wrapper, number>> {
@@ -279,6 +281,9 @@ const LIT_ARROW = enc(' -> ');
 const LIT_DISCONNECT = enc('Client disconnected, shutting down');
 const LIT_LOOP_EXIT = enc('virtio_loop: Exit');
 const LIT_ID = enc('[ID: ');
+const LIT_VIRTIOFSD = enc('virtiofsd');
+/** env_logger levels with their padding as printed without a time stamp: `[DEBUG virtiofsd::server] msg`. */
+const LEVELS = ['ERROR ', 'WARN ', 'INFO ', 'DEBUG ', 'TRACE '].map(enc);
 
 export class VirtiofsdLineParser {
   readonly stats: ParserStats = {
@@ -378,6 +383,30 @@ export class VirtiofsdLineParser {
       this.stampFracDigits = fracDigits;
       this.wrapper = W_ENV_LOGGER;
       return Math.min(q + 2, e);
+    }
+    // Rust env_logger with the time stamp switched off or stripped by a collector: [LEVEL virtiofsd…] msg. The line
+    // has no time: the previous one (if any) is kept, and a log with none has no rates or onsets.
+    const c1 = b[s + 1];
+    if (
+      c1 === 68 /* D */ ||
+      c1 === 73 /* I */ ||
+      c1 === 87 /* W */ ||
+      c1 === 69 /* E */ ||
+      c1 === 84 /* T */
+    ) {
+      for (const lit of LEVELS) {
+        if (!matchBytes(b, s + 1, e, lit)) continue;
+        let m = s + 1 + lit.length;
+        while (m < e && b[m] === 32) m++;
+        if (!matchBytes(b, m, e, LIT_VIRTIOFSD)) break;
+        let q = m + LIT_VIRTIOFSD.length;
+        const lim = Math.min(e, q + 120);
+        while (q < lim && b[q] !== 93) q++;
+        if (q >= lim || (b[q + 1] !== 32 && q + 1 !== e)) break;
+        this.stampBuf = null;
+        this.wrapper = W_ENV_LOGGER_NO_TIME;
+        return Math.min(q + 2, e);
+      }
     }
     // C: [ID: n] msg (C --syslog)
     if (b[s + 1] === 73 /* I */ && matchBytes(b, s, e, LIT_ID)) {

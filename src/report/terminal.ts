@@ -175,6 +175,10 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
     out.push(
       `Rate     mean ${rate(a.rate.meanPerSec)} req/s, peak ${int(a.rate.peakPerSec)} req/s at ${utc(a.rate.peakAt, day)}`,
     );
+  } else if (a.lines.total > 0) {
+    out.push(
+      'Time     no time stamps in this log: no rates, timeline or onsets (counts and pairing are exact)',
+    );
   }
   const unanswered =
     t.unanswered > 0 ? c.red.bold(`${int(t.unanswered)} unanswered`) : c.green('0 unanswered');

@@ -368,8 +368,9 @@ export class VerdictEngine implements VirtiofsdSink {
     const th = this.thresholds;
     if (episodeReps(e) < th.minRepetitions) return false;
     const durMs = e.lastTs - e.onsetTs;
-    if (durMs < th.minEpisodeSec * 1000) return false;
-    if (e.inLoop / Math.max(1, durMs / 1000) < th.minLoopRate) return false;
+    // Written to be false for NaN: a log without time stamps cannot show a loop held for a time.
+    if (!(durMs >= th.minEpisodeSec * 1000)) return false;
+    if (!(e.inLoop / Math.max(1, durMs / 1000) >= th.minLoopRate)) return false;
     if (e.inLoop / Math.max(1, e.lastSeq - e.onsetSeq + 1) < th.minLoopShare) return false;
     return revisitsStableSet(e.tokens) && !isProductive(e.tokens);
   }
@@ -678,9 +679,9 @@ export class VerdictEngine implements VirtiofsdSink {
         kind: 'healthy',
         confidence: conf(goal ? 0.9 : 0.7),
         title: `healthy: ${goal ? `reached ${goal.goal}` : 'unmounted (DESTROY)'}`,
-        reason: `${endWhat[0].toUpperCase()}${endWhat.slice(1)}; no loop running at the end, no outstanding request; ${
-          this.seq
-        } requests, peak ${this.peakRate} req/s.${epNote}`,
+        reason: `${endWhat[0].toUpperCase()}${endWhat.slice(1)}; no loop running at the end, no outstanding request; ${this.seq} requests${
+          this.peakRate > 0 ? `, peak ${this.peakRate} req/s` : ''
+        }.${epNote}`,
         onset: null,
         durationSec: null,
       };
@@ -706,11 +707,13 @@ export class VerdictEngine implements VirtiofsdSink {
         evidence: [this.markPtr(recent[recent.length - 1], 'latest guest progress')],
       };
     }
-    const why = this.ended
-      ? `the daemon logged "${this.ended.what === 'disconnect' ? 'Client disconnected' : 'virtio_loop: Exit'}" while requests were still flowing (the VM went away mid-traffic, no DESTROY)`
-      : stopped
-        ? `traffic stopped (${stopHow}) but the guest kept progressing`
-        : 'the log ends mid-traffic (captured while running, or the VM was killed)';
+    const why = Number.isNaN(this.maxTs)
+      ? 'the log carries no time stamps, so loops, rates and stops cannot be timed'
+      : this.ended
+        ? `the daemon logged "${this.ended.what === 'disconnect' ? 'Client disconnected' : 'virtio_loop: Exit'}" while requests were still flowing (the VM went away mid-traffic, no DESTROY)`
+        : stopped
+          ? `traffic stopped (${stopHow}) but the guest kept progressing`
+          : 'the log ends mid-traffic (captured while running, or the VM was killed)';
     return {
       ...base,
       kind: 'inconclusive',

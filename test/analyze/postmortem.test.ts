@@ -164,3 +164,25 @@ describe('a copytruncate gap', () => {
     expect(analyzeBuffer(Buffer.from([1, 2, 3, 0, 0, 0, 7, 8, 9, 0, 1])).binary).toBe(true);
   });
 });
+
+describe('env_logger lines without a time stamp', () => {
+  it('a real Rust log with its stamps stripped (as a collector does): same counts and pairing, no rates or times', () => {
+    const log = readLog('fixtures/lab/rust-1.13.2-loop2-4s-cache-never/virtiofsd.log.gz');
+    const stripped = Buffer.from(
+      log.toString('latin1').replace(/^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z (\w+) +/gm, '[$1 '),
+      'latin1',
+    );
+    expect(stripped.toString('latin1', 0, 40)).toMatch(/^\[(DEBUG|INFO|WARN) virtiofsd/);
+    const a = analyzeBuffer(log);
+    const b = analyzeBuffer(stripped);
+    expect(b.totals).toEqual(a.totals);
+    expect(b.byOpcode).toEqual(a.byOpcode);
+    expect(b.lines.byKind).toEqual(a.lines.byKind);
+    expect(b.format.wrappers).toEqual({ 'env_logger-no-time': a.lines.total });
+    expect(b.clock.kind).toBe('none');
+    expect(b.time.first).toBeNull();
+    expect(b.warnings).toContain(
+      'no time stamps (env_logger without its time, or stripped by a collector): no rates, timeline or onsets',
+    );
+  });
+});

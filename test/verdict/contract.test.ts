@@ -284,3 +284,17 @@ describe('what the guest is waiting on', () => {
     expect(v.reason).toMatch(/inferred from the console: it belongs to vfs-lab-loop\.service/);
   });
 });
+
+describe('a log without time stamps', () => {
+  it('cannot time a loop: no episode, no livelock, and the verdict says why', () => {
+    const engine = new VerdictEngine();
+    for (let i = 0; i < 20_000; i++) {
+      engine.request(Number.NaN, i + 1, OP.LOOKUP, i % 2 ? 1 : 139, 2 * i + 2, 700, Daemon.rust);
+      engine.reply(Number.NaN, i + 1, 2 * i + 2, 0, 16);
+    }
+    const v = engine.finish();
+    expect(v.kind).toBe('inconclusive');
+    expect(v.episodes).toEqual([]);
+    expect(v.reason).toMatch(/no time stamps, so loops, rates and stops cannot be timed/);
+  });
+});
