@@ -282,6 +282,10 @@ const LIT_DISCONNECT = enc('Client disconnected, shutting down');
 const LIT_LOOP_EXIT = enc('virtio_loop: Exit');
 const LIT_ID = enc('[ID: ');
 const LIT_VIRTIOFSD = enc('virtiofsd');
+/** `dbg!` header: `[src/server.rs:618] ` or `[src/server.rs:618:21] `. */
+const DBG_HEADER_RE = /^\[[\w./-]+\.rs:\d+(?::\d+)?\] /;
+/** `dbg!` pretty-printed body: `    field: value,`, `    Value,`, `    Name {`, and closing `}`, `},`, `)`, `]`. */
+const DBG_BODY_RE = /^(?:\s+(?:[A-Za-z_]\w*: .*|[\w:<>"'.-]+(?: [{[(])?,?|[}\])],?)|[}\])],?)$/;
 /** env_logger levels with their padding as printed without a time stamp: `[DEBUG virtiofsd::server] msg`. */
 const LEVELS = ['ERROR ', 'WARN ', 'INFO ', 'DEBUG ', 'TRACE '].map(enc);
 
@@ -560,7 +564,11 @@ export class VirtiofsdLineParser {
     } else if (c0 === 32 /* space */) {
       let q = p;
       while (q < e && b[q] === 32) q++;
-      if (q - p >= 3 && matchBytes(b, q, e, LIT_C_UNIQUE)) return this.cRequestOrReply(b, q, e, lineNo);
+      if (q - p >= 3 && matchBytes(b, q, e, LIT_C_UNIQUE)) {
+        // Not a C reply after all (a `dbg!` field `    unique: 796,`): let the noise rules look at it.
+        const k = this.cRequestOrReply(b, q, e, lineNo);
+        if (k !== LineKind.unrecognized) return k;
+      }
       if (q - p === 2 && b[q] >= 48 && b[q] <= 57) {
         const k = this.cEntry(b, q, e, lineNo);
         if (k !== -1) return k;
@@ -739,6 +747,10 @@ export class VirtiofsdLineParser {
     if (text.startsWith('  ') && /^ {2}\d+\/.* -> \d+$/.test(b.toString('latin1', p, e)))
       return LineKind.passthrough;
     if (/^\s+at /.test(text) || /^\s*\d+: /.test(text)) return LineKind.crash; // backtrace frames
+    // Rust `dbg!` output of a patched daemon: `[src/server.rs:618:21] expr = ReadIn {`, then the value pretty-printed
+    // over indented `field: value,` lines and closing brackets. Known noise, never a request: recognised line by line
+    // (no state), so a parallel range that starts inside a value reads it the same way.
+    if (DBG_HEADER_RE.test(text) || DBG_BODY_RE.test(b.toString('latin1', p, Math.min(e, p + 200)))) return LineKind.other;
     // The C daemon prefixes its debug messages with the C function name (`fuse_log("%s: ...", __func__)`).
     if ((this.wrapper === W_C_PREFIX || this.wrapper === W_C_SYSLOG_ID) && /^[a-z][a-z0-9_]*: /.test(text)) {
       return LineKind.other;

@@ -186,3 +186,36 @@ describe('env_logger lines without a time stamp', () => {
     );
   });
 });
+
+describe('Rust dbg! output interleaved (a patched daemon)', () => {
+  it('is known noise, counted, never a request: the real capture counts are unchanged, sequential and in chunks', () => {
+    const log = readLog('fixtures/lab/rust-1.13.2-walk-cache-never/virtiofsd.log.gz').toString('latin1');
+    const dbg = [
+      '[src/server.rs:618:21] r.read_obj::<ReadIn>() = Ok(',
+      '    ReadIn {',
+      '        fh: 0,',
+      '        unique: 796,',
+      '        size: 4096,',
+      '    },',
+      ')',
+      '[src/server.rs:618] r.read_obj()? = ReadIn {',
+      '    fh: 3,',
+      '    opcode: 15,',
+      '}',
+    ];
+    const lines = log.split('\n');
+    const mixed: string[] = [];
+    lines.forEach((l, i) => {
+      mixed.push(l);
+      if (i % 97 === 5 && i < lines.length - 2) mixed.push(...dbg);
+    });
+    const inserted = mixed.length - lines.length;
+    const a = analyzeBuffer(Buffer.from(log, 'latin1'));
+    for (const chunk of [1 << 20, 4096, 333]) {
+      const b = analyzeBuffer(Buffer.from(mixed.join('\n'), 'latin1'), {}, chunk);
+      expect(b.totals).toEqual(a.totals);
+      expect(b.lines.byKind.unrecognized).toBe(a.lines.byKind.unrecognized);
+      expect(b.lines.byKind.other).toBe(a.lines.byKind.other + inserted);
+    }
+  });
+});
