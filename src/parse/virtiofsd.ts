@@ -750,7 +750,8 @@ export class VirtiofsdLineParser {
     // Rust `dbg!` output of a patched daemon: `[src/server.rs:618:21] expr = ReadIn {`, then the value pretty-printed
     // over indented `field: value,` lines and closing brackets. Known noise, never a request: recognised line by line
     // (no state), so a parallel range that starts inside a value reads it the same way.
-    if (DBG_HEADER_RE.test(text) || DBG_BODY_RE.test(b.toString('latin1', p, Math.min(e, p + 200)))) return LineKind.other;
+    if (DBG_HEADER_RE.test(text) || DBG_BODY_RE.test(b.toString('latin1', p, Math.min(e, p + 200))))
+      return LineKind.other;
     // The C daemon prefixes its debug messages with the C function name (`fuse_log("%s: ...", __func__)`).
     if ((this.wrapper === W_C_PREFIX || this.wrapper === W_C_SYSLOG_ID) && /^[a-z][a-z0-9_]*: /.test(text)) {
       return LineKind.other;
