@@ -219,3 +219,16 @@ describe('Rust dbg! output interleaved (a patched daemon)', () => {
     }
   });
 });
+
+describe('module-path variants', () => {
+  it('[… DEBUG virtiofsd] QUEUE_EVENT (no ::vhost_user) next to virtiofsd::server lines is the same queue noise', () => {
+    const lines = [
+      '[2026-11-27T02:44:23Z DEBUG virtiofsd::server] Received request: opcode=Getattr (3), inode=1, unique=2, pid=7',
+      '[2026-11-27T02:44:23Z DEBUG virtiofsd] QUEUE_EVENT',
+      '[2026-11-27T02:44:23Z DEBUG virtiofsd::vhost_user] QUEUE_EVENT',
+      '[2026-11-27T02:44:23Z DEBUG virtiofsd::server] Replying OK, header: OutHeader { len: 120, error: 0, unique: 2 }',
+    ];
+    const a = analyzeBuffer(`${lines.join('\n')}\n`);
+    expect(a.lines.byKind).toMatchObject({ request: 1, reply: 1, queue: 2, unrecognized: 0 });
+  });
+});
