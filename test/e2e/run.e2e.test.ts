@@ -1,52 +1,13 @@
-/**
- * Real end-to-end test of `vfs-analyze run`: the bcvk test double (lab/bcvk-double) boots REAL QEMU (TCG) VMs whose
- * root is served by the real Rust virtiofsd 1.13.2 (trixie, from .lab-cache) through the generated wrapper. The
- * guest stats two files in a loop for 40 s (`lab.workload=livelock`): with cache=never every stat goes to virtiofsd
- * (a livelock the launcher must stop once it has run minLoopSec, 20 s, with no guest progress — well before the
- * loop's own end), with cache=metadata they are served from the guest cache (healthy, the loop ends, the guest
- * powers off). Needs `lab/provision.sh` (lab/ci-e2e.sh does both).
- */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LaunchedRecord } from '../../src/launch/runner.js';
 import { ROOT, runCli } from '../launch/fakes-support.js';
 import { e2eSkipped } from '../support/e2e-lab.mjs';
+import { labEnv, processesWith, records } from '../support/e2e-run.js';
 
-const ENV_SH = join(ROOT, '.lab-cache/env.sh');
 const BCVK = join(ROOT, 'lab/bcvk-double/bcvk');
 const PODMAN = join(ROOT, 'lab/bcvk-double/podman');
-
-/** The lab's env.sh (KEY='value' lines). */
-function labEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(ENV_SH, 'utf8').split('\n')) {
-    const m = /^([A-Z_]+)='(.*)'$/.exec(line);
-    if (m) out[m[1]] = m[2];
-  }
-  return out;
-}
-
-/** Processes whose command line mentions `marker` (the double's state folder is in QEMU's and virtiofsd's argv). */
-function processesWith(marker: string): string[] {
-  try {
-    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' })
-      .split('\n')
-      .filter((l) => l.trim() !== '' && /qemu-system|virtiofsd|bcvk/.test(l));
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
-
-function records(reports: string): LaunchedRecord[] {
-  const runs = join(reports, 'runs');
-  return readdirSync(runs)
-    .filter((d) => !d.startsWith('.'))
-    .map((d) => JSON.parse(readFileSync(join(runs, d, 'record.json'), 'utf8')) as LaunchedRecord)
-    .sort((a, b) => (a.schedule?.order ?? 0) - (b.schedule?.order ?? 0));
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,56 +1,15 @@
-/**
- * The bcvk #90 experiment on a real systemd guest, end to end: `vfs-analyze run` launches the bcvk test double
- * (lab/bcvk-double) on the lab's Debian bookworm systemd 252 root (lab/build-systemd-root.sh) served by the real
- * Rust virtiofsd 1.13.2 through the generated wrapper, kernel 7.3, QEMU TCG. One boot per case (each 60–150 s):
- * - `localhost/lab-systemd` under cache=never and cache=metadata: both healthy, stopped at multi-user.target
- *   (never early), and metadata issues far fewer requests;
- * - `localhost/lab-systemd-loop`: a oneshot `sh` stats two paths forever before multi-user.target → stopped as a
- *   livelock once the loop has held minLoopSec (20 s), the looping process named from the journal, onset→stop
- *   recorded (32 s measured: see the test);
- * - `localhost/lab-systemd-block`: a oneshot sleeps forever, no filesystem traffic → stopped as a stall.
- * Needs lab/provision.sh + lab/build-systemd-root.sh (lab/ci-e2e.sh runs both); `npm run e2e` fails without them.
- */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LaunchedRecord } from '../../src/launch/runner.js';
 import { ROOT, runCli } from '../launch/fakes-support.js';
-import { e2eSkipped, LAB_CACHE } from '../support/e2e-lab.mjs';
+import { e2eSkipped } from '../support/e2e-lab.mjs';
+import { labEnv, processesWith, records } from '../support/e2e-run.js';
 
 const BCVK = join(ROOT, 'lab/bcvk-double/bcvk');
 const PODMAN = join(ROOT, 'lab/bcvk-double/podman');
 /** Per-boot limit: a boot took 60–150 s here; the launcher's own --timeout must never be what ends a case. */
 const BOOT_TIMEOUT = 360;
-
-function labEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(join(LAB_CACHE, 'env.sh'), 'utf8').split('\n')) {
-    const m = /^([A-Z_]+)='(.*)'$/.exec(line);
-    if (m) out[m[1]] = m[2];
-  }
-  return out;
-}
-
-/** Processes whose command line mentions `marker` (the double's state folder is in QEMU's and virtiofsd's argv). */
-function processesWith(marker: string): string[] {
-  try {
-    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' })
-      .split('\n')
-      .filter((l) => l.trim() !== '' && /qemu-system|virtiofsd|bcvk|tar /.test(l));
-  } catch {
-    return [];
-  }
-}
-
-function records(reports: string): LaunchedRecord[] {
-  const runs = join(reports, 'runs');
-  return readdirSync(runs)
-    .filter((d) => !d.startsWith('.'))
-    .map((d) => JSON.parse(readFileSync(join(runs, d, 'record.json'), 'utf8')) as LaunchedRecord)
-    .sort((a, b) => (a.schedule?.order ?? 0) - (b.schedule?.order ?? 0));
-}
 
 const say = (lines: string[]) => process.stdout.write(`\n[e2e systemd] ${lines.join('\n[e2e systemd] ')}\n`);
 
