@@ -260,8 +260,7 @@ export class GuestSession {
     // The probe saw every task; the journal and console name only processes that log.
     for (const [pid, b] of best) names[String(pid)] ??= b.name;
     names['0'] ??= 'kernel'; // FUSE requests the kernel makes itself (INIT, FORGET, RELEASE, DESTROY)
-    const ms = this.milestones.slice(-this.max).map(fromLine);
-    ms.sort((a, b) => (a.time ?? 0) - (b.time ?? 0) || a.line - b.line);
+    const ms = dedupeMilestones(this.milestones.slice(-this.max).map((ev) => ({ ev, m: fromLine(ev) })));
     const ps = this.probeParser.stats;
     return {
       inputs: this.inputs,
@@ -301,4 +300,58 @@ export class GuestSession {
       milestones: ms,
     };
   }
+}
+
+/** Same systemd subject, allowing for the status line's `…` cut (`system-modpr…lice - Slice /system/modprobe.`). */
+function sameSubject(a: string, b: string): boolean {
+  const x = a.replace(/\.$/, '');
+  const y = b.replace(/\.$/, '');
+  if (x === y) return true;
+  for (const [cut, full] of [
+    [x, y],
+    [y, x],
+  ]) {
+    const i = cut.indexOf('…');
+    if (i < 0) continue;
+    const pre = cut.slice(0, i);
+    // After the `…` of a cut unit name an ANSI remnant may remain (`modprobe@configfs…m - Load …`): compare from
+    // the description on.
+    const rest = cut.slice(i + 1);
+    const dash = rest.indexOf(' - ');
+    const post = dash >= 0 && dash <= 4 ? rest.slice(dash) : rest;
+    if (full.length >= pre.length + post.length && full.startsWith(pre) && full.endsWith(post)) return true;
+  }
+  return false;
+}
+
+/** Two sources printing the same milestone this close together are one milestone. */
+const SAME_MILESTONE_MS = 3000;
+
+/**
+ * One milestone per unit transition: the console mirrors PID 1's messages (`systemd[1]: Started X - D.` on kmsg and
+ * the `[  OK  ] Started X…` status line) and the journal carries them again. Keep the most complete text (no `…`,
+ * then the longest) of each group of the same kind and subject within {@link SAME_MILESTONE_MS}; sorted by time.
+ */
+export function dedupeMilestones(items: { ev: GuestLine; m: Milestone }[]): Milestone[] {
+  items.sort((a, b) => (a.m.time ?? 0) - (b.m.time ?? 0) || a.m.line - b.m.line);
+  const kept: { ev: GuestLine; m: Milestone }[] = [];
+  const score = (x: { ev: GuestLine; m: Milestone }) =>
+    (x.ev.progress?.subject.includes('…') ? 0 : 1_000_000) + x.m.text.length;
+  for (const it of items) {
+    const subj = it.ev.progress?.subject;
+    let dup = -1;
+    if (subj !== undefined && it.m.time !== null) {
+      for (let k = kept.length - 1; k >= 0; k--) {
+        const o = kept[k];
+        if (o.m.time === null || it.m.time - o.m.time > SAME_MILESTONE_MS) break;
+        if (o.m.kind === it.m.kind && o.ev.progress && sameSubject(o.ev.progress.subject, subj)) {
+          dup = k;
+          break;
+        }
+      }
+    }
+    if (dup < 0) kept.push(it);
+    else if (score(it) > score(kept[dup])) kept[dup] = it;
+  }
+  return kept.map((x) => x.m).sort((a, b) => (a.time ?? 0) - (b.time ?? 0) || a.line - b.line);
 }
