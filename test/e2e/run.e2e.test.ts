@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli } from '../launch/fakes-support.js';
 import { e2eSkipped } from '../support/e2e-lab.mjs';
-import { labEnv, processesWith, records } from '../support/e2e-run.js';
+import { doubleEnv, processesWith, records } from '../support/e2e-run.js';
 
 const BCVK = join(ROOT, 'lab/bcvk-double/bcvk');
 const PODMAN = join(ROOT, 'lab/bcvk-double/podman');
@@ -21,18 +21,7 @@ describe.skipIf(e2eSkipped())('vfs-analyze run through the bcvk double (real VMs
   let env: Record<string, string>;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'vfs-e2e-'));
-    const lab = labEnv();
-    env = {
-      // short: the double puts virtiofsd's socket under STATE/<container name>/run/ (sun_path is 108 bytes)
-      BCVK_DOUBLE_STATE: mkdtempSync('/tmp/bd-'),
-      BCVK_DOUBLE_MAX_SECS: '300',
-      VFS_REAL_VIRTIOFSD: JSON.stringify([
-        lab.LAB_RUST_LD,
-        '--library-path',
-        lab.LAB_RUST_LIB,
-        lab.LAB_RUST_BIN,
-      ]),
-    };
+    env = doubleEnv(300);
   });
   afterAll(() => {
     if (env) rmSync(env.BCVK_DOUBLE_STATE, { recursive: true, force: true });

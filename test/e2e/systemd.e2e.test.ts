@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli } from '../launch/fakes-support.js';
 import { e2eSkipped } from '../support/e2e-lab.mjs';
-import { labEnv, processesWith, records } from '../support/e2e-run.js';
+import { doubleEnv, processesWith, records } from '../support/e2e-run.js';
 
 const BCVK = join(ROOT, 'lab/bcvk-double/bcvk');
 const PODMAN = join(ROOT, 'lab/bcvk-double/podman');
@@ -20,17 +20,7 @@ describe.skipIf(e2eSkipped())(
     let env: Record<string, string>;
     beforeAll(() => {
       dir = mkdtempSync(join(tmpdir(), 'vfs-e2e-sd-'));
-      const lab = labEnv();
-      env = {
-        BCVK_DOUBLE_STATE: mkdtempSync('/tmp/bd-'),
-        BCVK_DOUBLE_MAX_SECS: String(BOOT_TIMEOUT + 60),
-        VFS_REAL_VIRTIOFSD: JSON.stringify([
-          lab.LAB_RUST_LD,
-          '--library-path',
-          lab.LAB_RUST_LIB,
-          lab.LAB_RUST_BIN,
-        ]),
-      };
+      env = doubleEnv(BOOT_TIMEOUT + 60);
     });
     afterAll(() => {
       if (env) rmSync(env.BCVK_DOUBLE_STATE, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /** Helpers shared by the real-VM e2e tests of `vfs-analyze run`: the lab's env.sh, leftover processes, run records. */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LaunchedRecord } from '../../src/launch/runner.js';
 import { LAB_CACHE } from './e2e-lab.mjs';
@@ -33,4 +33,22 @@ export function records(reports: string): LaunchedRecord[] {
     .filter((d) => !d.startsWith('.'))
     .map((d) => JSON.parse(readFileSync(join(runs, d, 'record.json'), 'utf8')) as LaunchedRecord)
     .sort((a, b) => (a.schedule?.order ?? 0) - (b.schedule?.order ?? 0));
+}
+
+/**
+ * Environment for the bcvk double: a fresh short state folder (the double puts virtiofsd's socket under
+ * STATE/<container name>/run/; sun_path is 108 bytes), its safety-net lifetime, and the lab's Rust virtiofsd.
+ */
+export function doubleEnv(maxSecs: number): Record<string, string> {
+  const lab = labEnv();
+  return {
+    BCVK_DOUBLE_STATE: mkdtempSync('/tmp/bd-'),
+    BCVK_DOUBLE_MAX_SECS: String(maxSecs),
+    VFS_REAL_VIRTIOFSD: JSON.stringify([
+      lab.LAB_RUST_LD,
+      '--library-path',
+      lab.LAB_RUST_LIB,
+      lab.LAB_RUST_BIN,
+    ]),
+  };
 }
