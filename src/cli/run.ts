@@ -336,6 +336,24 @@ export const runCommand: CommandModule<object, RunArgs> = {
         'a 2×2 matrix',
       ) as unknown as Argv<RunArgs>,
   handler: async (a) => {
-    await runRun(a);
+    try {
+      await runRun(a);
+    } finally {
+      exitWithinBound();
+    }
   },
 };
+
+/**
+ * The run's records are written and its results printed: nothing may keep vfs-analyze waiting now (a handle a
+ * descendant still holds, a stuck child). Node exits on its own when nothing is pending; this bounds the wait.
+ */
+function exitWithinBound(ms = 3000): void {
+  setTimeout(() => {
+    const open = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout');
+    process.stderr.write(
+      `vfs-analyze: still waiting on ${open.join(', ') || 'nothing known'} ${ms / 1000} s after the results; exiting\n`,
+    );
+    process.exit();
+  }, ms).unref();
+}

@@ -47,6 +47,8 @@ export interface LiveStatus {
   goal: { goal: string; hostTime: number | null; text: string } | null;
   /** The daemon's session ended (Rust `Client disconnected`, C `virtio_loop: Exit`) or DESTROY was seen. */
   sessionEnded: boolean;
+  /** The guest unmounted the share (DESTROY) in the current session. */
+  unmounted: boolean;
   verdict: Verdict;
   guestLines: number;
   /** Host arrival time of the latest guest line of any kind; null before any. */
@@ -64,11 +66,13 @@ export interface LiveResults {
 /** Observes the daemon's lifecycle and DESTROY on the way to the engine. */
 class LifecycleTap implements VirtiofsdSink {
   ended = false;
+  unmounted = false;
   constructor(private readonly next: VirtiofsdSink) {}
   request(ts: number, line: number, op: number, node: number, u: number, pid: number, d: DaemonCode): void {
-    if (op === 38)
+    if (op === 38) {
       this.ended = true; // DESTROY
-    else if (op === 26) this.ended = false; // INIT: a new session
+      this.unmounted = true;
+    } else if (op === 26) this.ended = this.unmounted = false; // INIT: a new session
     this.next.request(ts, line, op, node, u, pid, d);
   }
   reply(ts: number, line: number, unique: number, error: number, len: number): void {
@@ -221,6 +225,7 @@ export class LiveMonitor {
       lastMilestone: last ? { text: last.text, source: last.source, hostTime: last.hostTime ?? null } : null,
       goal: g ? { goal: g.goal, hostTime: g.hostTime ?? null, text: g.text } : null,
       sessionEnded: this.tap.ended,
+      unmounted: this.tap.unmounted,
       verdict: this.session.annotate(this.engine.currentVerdict(nowMs)),
       guestLines: this.guestCount,
       lastGuestLineAt: this.lastArrival,

@@ -15,6 +15,16 @@ import { FileFollower } from '../io/follow.js';
 import { compactCount } from '../verdict/format.js';
 import type { VerdictThresholdsInput } from '../verdict/thresholds.js';
 import { version as toolVersion } from '../version.js';
+import {
+  describeLeftovers,
+  describeSwept,
+  killRunProcesses,
+  type Leftover,
+  removeActive,
+  selfOwner,
+  sweepKilledRuns,
+  writeActive,
+} from './leftovers.js';
 import { LiveMonitor, type LiveStatus } from './live.js';
 import { containerName, makeRunId, planBcvkRun, planContainerRemoval } from './plan.js';
 import { PROBE_UNIT_NAME, probeUnit } from './probe-unit.js';
@@ -82,9 +92,19 @@ export interface LaunchDetails {
       /** How bcvk ended: already exited, SIGTERM, or SIGKILL after the grace period. */
       how: 'exited' | 'sigterm' | 'sigkill' | 'not-started';
       stopMs: number;
+      /**
+       * Processes of the run still alive once bcvk had ended (in its process group, or found by the run's
+       * environment marker after leaving it), SIGKILLed by vfs-analyze; `survivors`: still alive after that.
+       */
+      leftovers: { killed: Leftover[]; survivors: Leftover[] };
       podmanRm: { ok: boolean; exitCode: number | null; ms: number; stderr?: string };
     };
     bcvk: { exitCode: number | null; signal: string | null; spawnError?: string; stderrTail: string };
+    /**
+     * How the run made sure nothing outlives it: the parent-death signal bcvk was started with (null: setpriv
+     * missing), the environment marker, and the guard process (its PID).
+     */
+    supervision?: { parentDeathSignal: string | null; tag: string; guardPid: number | null };
   };
 }
 
@@ -112,6 +132,13 @@ function iso(ms: number): string {
 async function tail(path: string, max = 4000): Promise<string> {
   const t = await readFile(path, 'utf8').catch(() => '');
   return t.length > max ? t.slice(-max) : t;
+}
+
+/** bcvk's last `Error: …` line (its own crash report), without the prefix. */
+function lastError(stderr: string): string | undefined {
+  const lines = stderr.split('\n').filter((l) => /^Error: /.test(l));
+  const l = lines[lines.length - 1];
+  return l === undefined ? undefined : l.slice(7).trim().slice(0, 300);
 }
 
 async function hostFacts(): Promise<RunRecord['host']> {
@@ -147,6 +174,15 @@ export class ExperimentInterrupted extends InterruptedError {
 export async function runExperiment(opts: ExperimentOptions): Promise<ExperimentResult> {
   const result: ExperimentResult = { records: [], runDirs: [], interrupted: null };
   await mkdir(join(opts.reportsDir, 'runs'), { recursive: true });
+  // what an earlier, killed run on this reports folder left behind
+  for (const swept of await sweepKilledRuns(opts.reportsDir, {
+    removeContainer: async (podman, name) => {
+      const r = await removeContainer(planContainerRemoval(name, podman), 30_000);
+      return { ok: r.ok, output: r.stderr };
+    },
+  })) {
+    opts.onMessage?.(describeSwept(swept));
+  }
   const bcvkVersion = await probe(opts.bcvk, ['--version']);
   const shared: SharedFacts = {
     versions: { tool: toolVersion(), bcvk: bcvkVersion, virtiofsd: null, kernel: null, qemu: null },
@@ -268,6 +304,7 @@ async function runOne(
   let stopMs = 0;
   let stopDoneAt = Date.now();
   let podmanRm: LaunchDetails['launch']['stop']['podmanRm'] = { ok: true, exitCode: null, ms: 0 };
+  let leftovers: LaunchDetails['launch']['stop']['leftovers'] = { killed: [], survivors: [] };
   const startedAt = Date.now();
   const policy = new StopPolicy({
     startedAt,
@@ -280,14 +317,29 @@ async function runOne(
     verdict: st.verdict,
     goal: st.goal,
     lastGuestLineAt: st.lastGuestLineAt,
+    unmounted: st.unmounted,
   });
   try {
     child = SupervisedChild.start(plan.file, plan.args, {
       stdoutFile: paths.stdout,
       stderrFile: paths.stderr,
+      tag: name,
+      guard: { podman: opts.podman, container: name, graceSec: opts.graceMs / 1000 },
     });
     child.containerCleanup = { podman: opts.podman, name };
     const c = child;
+    // for the next run's sweep, should this one be killed before its cleanup
+    await writeActive(opts.reportsDir, {
+      schema: 'vfs-analyze.active-run',
+      owner: selfOwner(),
+      id,
+      container: name,
+      podman: opts.podman,
+      bcvk: { pid: c.pid ?? null, pgid: c.pid ?? null, start: c.startTicks },
+      tag: name,
+      work,
+      startedAt: iso(startedAt),
+    }).catch(() => {});
     while (decision === null) {
       await Promise.race([
         sleep(opts.pollMs),
@@ -307,7 +359,7 @@ async function runOne(
         await sleep(200);
         await Promise.all(followers.map((f) => f.poll()));
         const st2 = monitor.status(Date.now());
-        decision = policy.exited(facts(st2, Date.now()), exited);
+        decision = policy.exited(facts(st2, Date.now()), exited, lastError(await tail(paths.stderr)));
       } else decision = policy.poll(facts(st, now));
       opts.onProgress?.(progressLine(sched, opts.schedule.length, now - startedAt, st));
     }
@@ -318,6 +370,26 @@ async function runOne(
       stopHow = s.how;
       stopMs = s.ms;
       stopDoneAt = Date.now();
+      // whatever is still alive now was left behind: by the group kill above, or outside the group (marker)
+      const marks = child.marks;
+      if (marks) {
+        const k = await killRunProcesses(marks, { waitMs: Math.max(2000, opts.graceMs) });
+        const seen = new Set(s.leftovers.map((l) => l.pid));
+        leftovers = {
+          killed: [...s.leftovers, ...k.killed.filter((l) => !seen.has(l.pid))].filter(
+            (l) => l.pid !== child?.pid,
+          ),
+          survivors: k.survivors,
+        };
+        if (leftovers.killed.length > 0 || leftovers.survivors.length > 0) {
+          opts.onMessage?.(
+            `run ${sched.order + 1}/${opts.schedule.length}: bcvk left ${describeLeftovers(leftovers.killed)} behind; ` +
+              (leftovers.survivors.length > 0
+                ? `SIGKILLed, still alive: ${describeLeftovers(leftovers.survivors)}`
+                : 'SIGKILLed'),
+          );
+        }
+      }
       const rmr = await removeContainer(planContainerRemoval(name, opts.podman));
       podmanRm = {
         ok: rmr.ok,
@@ -327,6 +399,7 @@ async function runOne(
       };
       if (!rmr.ok) opts.onMessage?.(`warning: ${rmr.command.join(' ')} failed: ${rmr.stderr.trim()}`);
       child.release();
+      await removeActive(opts.reportsDir, name);
     }
     for (const f of followers) await f.stop();
   }
@@ -368,7 +441,8 @@ async function runOne(
     stopReason: d.reason,
     outcome: {
       kind: d.outcome,
-      title: d.outcome === v.kind ? v.title : `${d.outcome} (${d.reason}; verdict then: ${v.title})`,
+      title:
+        d.title ?? (d.outcome === v.kind ? v.title : `${d.outcome} (${d.reason}; verdict then: ${v.title})`),
       confidence: v.confidence,
     },
     timeToOutcomeSec: d.reason === 'goal' || early ? Math.max(0, (d.knownAt - startedAt) / 1000) : null,
@@ -402,6 +476,7 @@ async function runOne(
         ...(d.polls !== undefined ? { confirmPolls: d.polls } : {}),
         how: stopHow,
         stopMs,
+        leftovers,
         podmanRm,
       },
       bcvk: {
@@ -410,6 +485,15 @@ async function runOne(
         ...(exit?.spawnError ? { spawnError: exit.spawnError } : {}),
         stderrTail: await tail(paths.stderr),
       },
+      ...(child
+        ? {
+            supervision: {
+              parentDeathSignal: child.parentDeathSignal,
+              tag: name,
+              guardPid: child.guardPid,
+            },
+          }
+        : {}),
     },
   };
   const dir = await writeRunDir(join(opts.reportsDir, 'runs'), {

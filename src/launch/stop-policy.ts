@@ -7,8 +7,11 @@
  *   for the engine's quiet period: a guest that keeps printing while its file system is idle runs from its page
  *   cache (cache=metadata/auto), it is not stalled (systemd's job spinner lines do not count: they say it waits);
  * - the timeout → the verdict at that moment (`busy` / `inconclusive` when nothing was confirmed);
- * - bcvk exited by itself → `healthy` when the goal was reached or the daemon shut down cleanly with a healthy
- *   verdict and bcvk exited 0, else `error` (a crash of the child is an infrastructure failure);
+ * - bcvk exited by itself → `healthy` when the goal was reached, or bcvk exited 0 after the guest unmounted the share
+ *   (DESTROY) with a healthy verdict; else `error`, named: a VM that crashed (QEMU killed, bcvk exit ≠ 0 or a signal)
+ *   or ended without reaching its goal (QEMU exits 0 on SIGTERM) is an infrastructure failure, and a `healthy` /
+ *   `busy` live verdict ("guest progressing") becomes `inconclusive` naming the crash: the run never got to show
+ *   whether the boot would have finished;
  * - interrupted (Ctrl-C, SIGTERM) → `interrupted`.
  */
 
@@ -27,6 +30,8 @@ export interface PollFacts {
   goal: { goal: string; hostTime: number | null } | null;
   /** Host time of the latest guest line (arrival) other than a systemd job spinner, null when none yet. */
   lastGuestLineAt: number | null;
+  /** The guest unmounted the share (DESTROY) in the current session. */
+  unmounted?: boolean;
 }
 
 export interface StopDecision {
@@ -41,6 +46,8 @@ export interface StopDecision {
   /** Polls the verdict was seen in a row (early stops). */
   polls?: number;
   note?: string;
+  /** The outcome's title when it is not the verdict's (a crashed VM). */
+  title?: string;
 }
 
 export interface StopPolicyOptions {
@@ -119,8 +126,15 @@ export class StopPolicy {
     };
   }
 
-  /** bcvk exited on its own (after the last bytes were read): goal, clean end, or an infrastructure error. */
-  exited(f: PollFacts, exit: { exitCode: number | null; signal: string | null }): StopDecision {
+  /**
+   * bcvk exited on its own (after the last bytes were read): goal, clean end, or an infrastructure error. `detail`:
+   * bcvk's own last error line (`Error: QEMU exited with non-zero status: …`), when it printed one.
+   */
+  exited(
+    f: PollFacts,
+    exit: { exitCode: number | null; signal: string | null },
+    detail?: string,
+  ): StopDecision {
     const how =
       exit.exitCode !== null
         ? `exit code ${exit.exitCode}`
@@ -128,23 +142,29 @@ export class StopPolicy {
           ? `signal ${exit.signal}`
           : 'unknown status';
     if (f.goal) return goalReached(f, f.goal, `bcvk exited (${how})`);
-    if (exit.exitCode === 0 && f.verdict.kind === 'healthy') {
+    if (exit.exitCode === 0 && f.unmounted && f.verdict.kind === 'healthy') {
       return {
         reason: 'goal',
         outcome: 'healthy',
         verdict: f.verdict,
         knownAt: f.now,
         decidedAt: f.now,
-        note: `bcvk exited 0 and the daemon shut down cleanly (${f.verdict.title})`,
+        note: `bcvk exited 0 after the guest unmounted the share (${f.verdict.title})`,
       };
     }
+    const crashed = exit.exitCode !== 0;
+    const what = crashed
+      ? `the VM crashed before reaching its goal (bcvk ${how}${detail ? `: ${detail}` : ''})`
+      : 'the VM ended before reaching its goal (bcvk exit code 0, no goal, no unmount: QEMU stopped from outside?)';
+    const verdict = endedVerdict(f.verdict, what);
     return {
       reason: 'error',
       outcome: 'error',
-      verdict: f.verdict,
+      verdict,
       knownAt: f.now,
       decidedAt: f.now,
-      note: `bcvk exited by itself (${how}) before the outcome was known; verdict then: ${f.verdict.title}`,
+      title: `error: ${what}; verdict then: ${verdict.title}`,
+      note: `${what}; the live verdict then: ${f.verdict.title}`,
     };
   }
 
@@ -170,5 +190,22 @@ function goalReached(f: PollFacts, goal: NonNullable<PollFacts['goal']>, extra?:
     knownAt: goal.hostTime ?? f.now,
     decidedAt: f.now,
     note: `goal reached: ${goal.goal}${extra ? `; ${extra}` : ''}`,
+  };
+}
+
+/**
+ * The verdict of a run whose VM went away before its goal: a `healthy` or `busy` live verdict ("guest progressing")
+ * only said the boot was still moving; it becomes `inconclusive`, naming the crash. Hang verdicts keep their kind.
+ */
+export function endedVerdict(v: Verdict, what: string): Verdict {
+  if (v.kind !== 'healthy' && v.kind !== 'busy') return v;
+  return {
+    ...v,
+    kind: 'inconclusive',
+    confidence: Math.min(v.confidence, 0.3),
+    title: `inconclusive: ${what}`,
+    reason: `${what[0].toUpperCase()}${what.slice(1)}; until then the live verdict was "${v.title}" (${v.reason}) — the run cannot say whether the boot would have finished.`,
+    onset: null,
+    durationSec: null,
   };
 }

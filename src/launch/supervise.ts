@@ -10,8 +10,11 @@
  * an uncaught error.
  */
 
-import { spawnSync } from 'node:child_process';
-import { execa, type ResultPromise } from 'execa';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { accessSync, closeSync, constants, openSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
+import { findRunProcesses, type Leftover, procInfo, RUN_TAG_ENV } from './leftovers.js';
 
 export interface ChildExit {
   exitCode: number | null;
@@ -26,6 +29,23 @@ export interface StartOptions {
   stderrFile: string;
   env?: Record<string, string>;
   cwd?: string;
+  /**
+   * A marker put into the child's environment (`VFS_ANALYZE_RUN_TAG=tag`): every descendant inherits it, so what the
+   * run started is found again even after it left the process group (see leftovers.ts).
+   */
+  tag?: string;
+  /**
+   * Signal the kernel sends the child when vfs-analyze dies (util-linux `setpriv --pdeathsig`; skipped when setpriv
+   * is missing). Default SIGTERM: bcvk cleans up on SIGTERM (its entrypoint trap), so a killed vfs-analyze still
+   * lets it stop its VM; the guard below finishes the job.
+   */
+  parentDeathSignal?: NodeJS.Signals | null;
+  /**
+   * A guard process (its own session) that watches a pipe from vfs-analyze: if vfs-analyze goes away without saying
+   * "done" (SIGKILL, a crash), it sends SIGTERM to bcvk's process group, SIGKILL after `graceSec`, SIGKILLs every
+   * process carrying the marker and runs `podman rm -f NAME`.
+   */
+  guard?: { podman: string; container: string; graceSec: number };
 }
 
 export interface StopResult {
@@ -33,6 +53,8 @@ export interface StopResult {
   how: 'exited' | 'sigterm' | 'sigkill';
   ms: number;
   exit: ChildExit;
+  /** Processes of the run (bcvk's group, the marker) alive when the final SIGKILL went out, bcvk excluded. */
+  leftovers: Leftover[];
 }
 
 const live = new Set<SupervisedChild>();
@@ -42,16 +64,91 @@ function exitHook(): void {
   for (const c of live) c.killNowSync();
 }
 
-/** A timer that does not keep the process alive on its own. */
+/**
+ * A plain (ref'd) timer: the cleanup awaits it, so it must keep the process alive — once bcvk has exited nothing else
+ * may (an unref'd timer here let Node exit in the middle of the cleanup, before the record was written).
+ */
 function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
+  return new Promise((r) => setTimeout(r, ms));
 }
+
+/** `p`, or null after `ms`; the timer is cleared either way (it must not hold the process for `ms`). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<null>((r) => {
+      t = setTimeout(() => r(null), ms);
+    }),
+  ]);
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A program name resolved like execvp (PATH search for a bare name); null when not found. */
+export function resolveProgram(file: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (file.includes('/')) return isExecutable(file) ? file : null;
+  for (const d of (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
+    if (d === '') continue;
+    const p = join(d, file);
+    if (isExecutable(p)) return p;
+  }
+  return null;
+}
+
+let setprivPath: string | null | undefined;
+/** util-linux setpriv when it supports --pdeathsig (cached). */
+export function setprivWithPdeathsig(): string | null {
+  if (setprivPath !== undefined) return setprivPath;
+  setprivPath = null;
+  const p = resolveProgram('setpriv');
+  if (p) {
+    const r = spawnSync(p, ['--help'], {
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    if (`${r.stdout}${r.stderr}`.includes('--pdeathsig')) setprivPath = p;
+  }
+  return setprivPath;
+}
+
+/**
+ * The guard (sh): `$1` bcvk's process group, `$2` container, `$3` podman, `$4` grace in tenths of a second, `$5` the
+ * marker. Reads its stdin (a pipe from vfs-analyze) until "done" (normal cleanup: exit) or EOF (vfs-analyze is gone:
+ * end the run's processes and container).
+ */
+const GUARD_SCRIPT = `pg=$1 name=$2 podman=$3 grace=$4 tag=$5
+while IFS= read -r line; do [ "$line" = done ] && exit 0; done
+kill -TERM -"$pg" 2>/dev/null
+n=0
+while [ "$n" -lt "$grace" ] && kill -0 -"$pg" 2>/dev/null; do sleep 0.1; n=$((n + 1)); done
+kill -KILL -"$pg" 2>/dev/null
+for f in $(grep -lzxF -- "${RUN_TAG_ENV}=$tag" /proc/[0-9]*/environ 2>/dev/null); do
+  p=\${f#/proc/}; p=\${p%/environ}
+  [ "$p" = "$$" ] || kill -KILL "$p" 2>/dev/null
+done
+"$podman" rm -f "$name" >/dev/null 2>&1
+exit 0
+`;
 
 export class SupervisedChild {
   exit: ChildExit | null = null;
   readonly exited: Promise<ChildExit>;
   readonly pid: number | undefined;
-  private readonly sub: ResultPromise;
+  /** bcvk's start time in ticks since boot (from /proc), to tell its process group from a later one. */
+  readonly startTicks: number | null;
+  /** Whether the parent-death signal was armed (setpriv found). */
+  readonly parentDeathSignal: NodeJS.Signals | null;
+  readonly tag: string | null;
+  private guardProc: ChildProcess | null = null;
   /** Container to remove synchronously if vfs-analyze dies before cleanup. */
   containerCleanup: { podman: string; name: string } | null = null;
 
@@ -60,37 +157,64 @@ export class SupervisedChild {
     readonly args: readonly string[],
     opts: StartOptions,
   ) {
-    this.sub = execa(file, [...args], {
-      detached: true,
-      cleanup: false,
-      stdin: 'ignore',
-      stdout: { file: opts.stdoutFile },
-      stderr: { file: opts.stderrFile },
-      reject: false,
-      env: opts.env,
-      extendEnv: true,
-      cwd: opts.cwd,
+    this.tag = opts.tag ?? null;
+    let resolveExit!: (e: ChildExit) => void;
+    this.exited = new Promise<ChildExit>((r) => {
+      resolveExit = (e) => {
+        if (this.exit) return;
+        this.exit = e;
+        r(e);
+      };
     });
-    this.pid = this.sub.pid;
-    this.exited = this.sub.then(
-      (r) => {
-        const spawnError =
-          r.failed && r.exitCode === undefined && r.signal === undefined ? r.shortMessage : undefined;
-        const e: ChildExit = {
-          exitCode: r.exitCode ?? null,
-          signal: r.signal ?? null,
-          at: Date.now(),
-          ...(spawnError ? { spawnError } : {}),
-        };
-        this.exit = e;
-        return e;
-      },
-      (err: unknown) => {
-        const e: ChildExit = { exitCode: null, signal: null, spawnError: String(err), at: Date.now() };
-        this.exit = e;
-        return e;
-      },
-    );
+    const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+    if (opts.tag) env[RUN_TAG_ENV] = opts.tag;
+    const program = resolveProgram(file, env);
+    const pds = opts.parentDeathSignal === undefined ? 'SIGTERM' : opts.parentDeathSignal;
+    const setpriv = pds && program ? setprivWithPdeathsig() : null;
+    this.parentDeathSignal = setpriv ? pds : null;
+    if (program === null) {
+      this.pid = undefined;
+      this.startTicks = null;
+      resolveExit({ exitCode: null, signal: null, spawnError: `spawn ${file} ENOENT`, at: Date.now() });
+      return;
+    }
+    // The output goes to files through descriptors, never through pipes: bcvk's exit is seen when bcvk exits, not
+    // when the last descendant holding its stdout closes it (a descendant that outlives bcvk would keep a pipe, and
+    // with it vfs-analyze, open without bound).
+    let out: number | null = null;
+    let err: number | null = null;
+    let sub: ChildProcess | null = null;
+    try {
+      out = openSync(opts.stdoutFile, 'a');
+      err = openSync(opts.stderrFile, 'a');
+      const argv = setpriv
+        ? [setpriv, '--pdeathsig', pds!.replace(/^SIG/, ''), '--', program, ...args]
+        : [program, ...args];
+      sub = spawn(argv[0], argv.slice(1), {
+        detached: true,
+        stdio: ['ignore', out, err],
+        env,
+        cwd: opts.cwd,
+      });
+      sub.on('exit', (code, signal) => resolveExit({ exitCode: code, signal, at: Date.now() }));
+      sub.on('error', (e) => {
+        if (sub?.pid === undefined || sub.exitCode === null)
+          resolveExit({ exitCode: null, signal: null, spawnError: String(e.message ?? e), at: Date.now() });
+      });
+    } catch (e) {
+      resolveExit({
+        exitCode: null,
+        signal: null,
+        spawnError: String((e as Error).message ?? e),
+        at: Date.now(),
+      });
+    } finally {
+      if (out !== null) closeSync(out);
+      if (err !== null) closeSync(err);
+    }
+    this.pid = sub?.pid;
+    this.startTicks = this.pid === undefined ? null : (procInfo(this.pid)?.start ?? null);
+    if (this.pid !== undefined && opts.guard) this.startGuard(opts.guard);
     live.add(this);
     if (!exitHookInstalled) {
       process.on('exit', exitHook);
@@ -100,6 +224,50 @@ export class SupervisedChild {
 
   static start(file: string, args: readonly string[], opts: StartOptions): SupervisedChild {
     return new SupervisedChild(file, args, opts);
+  }
+
+  /** The guard's PID (null when none was started). */
+  guardPid: number | null = null;
+
+  private startGuard(g: NonNullable<StartOptions['guard']>): void {
+    try {
+      const sh = resolveProgram('sh') ?? '/bin/sh';
+      const proc = spawn(
+        sh,
+        [
+          '-c',
+          GUARD_SCRIPT,
+          'vfs-analyze-guard',
+          String(this.pid),
+          g.container,
+          g.podman,
+          String(Math.max(0, Math.round(g.graceSec * 10))),
+          this.tag ?? '',
+        ],
+        { detached: true, stdio: ['pipe', 'ignore', 'ignore'] },
+      );
+      proc.on('error', () => {});
+      proc.stdin?.on('error', () => {});
+      // neither the guard nor its pipe may keep vfs-analyze alive
+      proc.unref();
+      (proc.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+      this.guardProc = proc;
+      this.guardPid = proc.pid ?? null;
+    } catch {
+      this.guardProc = null;
+    }
+  }
+
+  /** Tell the guard the run was cleaned up (it exits without acting). */
+  private dismissGuard(): void {
+    const g = this.guardProc;
+    this.guardProc = null;
+    if (!g?.stdin || g.stdin.destroyed) return;
+    try {
+      g.stdin.end('done\n');
+    } catch {
+      // the guard is gone
+    }
   }
 
   private signalGroup(sig: NodeJS.Signals): void {
@@ -122,40 +290,86 @@ export class SupervisedChild {
 
   /**
    * SIGTERM to bcvk; once it exits, or after `graceMs`, SIGKILL to its whole process group (stragglers too).
-   * `urgent` (a second Ctrl-C) skips the grace period.
+   * `urgent` (a second Ctrl-C) skips the grace period. Every wait is bounded.
    */
   async stop(graceMs: number, urgent?: () => boolean): Promise<StopResult> {
     const t0 = Date.now();
+    const deadline = t0 + graceMs;
     if (this.exit) {
-      this.signalGroup('SIGKILL');
-      return { how: 'exited', ms: 0, exit: this.exit };
+      // bcvk is gone; what it started gets the grace period to end by itself
+      await this.settle(deadline, urgent);
+      return { how: 'exited', ms: Date.now() - t0, exit: this.exit, leftovers: this.killAll() };
     }
     this.signalLeader('SIGTERM');
     let how: StopResult['how'] = 'sigterm';
-    const deadline = t0 + graceMs;
     while (!this.exit && Date.now() < deadline && !urgent?.()) {
-      await Promise.race([this.exited, sleep(50)]);
+      await within(this.exited, 50);
     }
     if (!this.exit) how = 'sigkill';
-    this.signalGroup('SIGKILL');
-    const exit = await Promise.race([this.exited, sleep(5000).then(() => null)]);
+    else await this.settle(deadline, urgent);
+    const leftovers = this.killAll();
+    const exit = await within(this.exited, 5000);
     return {
       how,
       ms: Date.now() - t0,
       exit: exit ?? { exitCode: null, signal: 'SIGKILL', at: Date.now() },
+      leftovers,
     };
   }
 
-  /** Cleanup finished: no need for the exit hook any more. */
+  /** Wait (until `deadline`) for the run's other processes to end by themselves. */
+  private async settle(deadline: number, urgent?: () => boolean): Promise<void> {
+    const m = this.marks;
+    if (!m) return;
+    while (Date.now() < deadline && !urgent?.()) {
+      if (findRunProcesses(m).every((p) => p.pid === this.pid)) return;
+      await sleep(100);
+    }
+  }
+
+  /** SIGKILL bcvk's group and every process carrying the marker; returns those found (bcvk excluded). */
+  private killAll(): Leftover[] {
+    const m = this.marks;
+    const found = m ? findRunProcesses(m) : [];
+    this.signalGroup('SIGKILL');
+    for (const p of found) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    return found.filter((p) => p.pid !== this.pid);
+  }
+
+  /** The run's marks: bcvk's process group and start time, the environment marker. */
+  get marks(): { pgid: number | null; start: number | null; tag: string } | null {
+    if (this.tag === null) return null;
+    return { pgid: this.pid ?? null, start: this.startTicks, tag: this.tag };
+  }
+
+  /** Cleanup finished: no need for the exit hook or the guard any more. */
   release(): void {
+    this.dismissGuard();
     live.delete(this);
   }
 
   /** Synchronous last resort (process `exit` hook). */
   killNowSync(): void {
     this.signalGroup('SIGKILL');
+    const m = this.marks;
+    if (m) {
+      for (const p of findRunProcesses(m)) {
+        try {
+          process.kill(p.pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
     const c = this.containerCleanup;
     if (c) spawnSync(c.podman, ['rm', '-f', c.name], { stdio: 'ignore', timeout: 15_000 });
+    this.dismissGuard();
     live.delete(this);
   }
 }

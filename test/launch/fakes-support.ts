@@ -159,7 +159,7 @@ export function pidAlive(pid: number): boolean {
 /** Pids the fake bcvk recorded that are still alive. */
 export function survivors(f: Fakes): number[] {
   const out: number[] = [];
-  for (const n of ['bcvk.pid', 'virtiofsd.pid']) {
+  for (const n of ['bcvk.pid', 'virtiofsd.pid', 'descendant.pid']) {
     const p = join(f.state, n);
     if (!existsSync(p)) continue;
     const pid = Number(readFileSync(p, 'utf8').trim());

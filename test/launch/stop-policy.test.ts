@@ -72,13 +72,15 @@ describe('StopPolicy', () => {
     expect(q.poll(facts(6, 'healthy'))).toMatchObject({ reason: 'timeout', outcome: 'inconclusive' });
   });
 
-  it('bcvk exiting by itself: goal → healthy, clean exit 0 → healthy, otherwise error', () => {
+  it('bcvk exiting by itself: goal → healthy, exit 0 after an unmount → healthy, otherwise error', () => {
     const p = new StopPolicy({ startedAt: T0, timeoutMs: 60_000 });
     const goal = { goal: 'poweroff', hostTime: T0 + 2000 };
     expect(p.exited(facts(3, 'inconclusive', { goal }), { exitCode: 1, signal: null }).outcome).toBe(
       'healthy',
     );
-    expect(p.exited(facts(3, 'healthy'), { exitCode: 0, signal: null }).outcome).toBe('healthy');
+    expect(p.exited(facts(3, 'healthy', { unmounted: true }), { exitCode: 0, signal: null }).outcome).toBe(
+      'healthy',
+    );
     const e = p.exited(facts(3, 'livelock'), { exitCode: 1, signal: null });
     expect(e).toMatchObject({ reason: 'error', outcome: 'error' });
     expect(e.note).toMatch(/exit code 1/);
@@ -86,5 +88,37 @@ describe('StopPolicy', () => {
       reason: 'interrupted',
       outcome: 'interrupted',
     });
+  });
+
+  it('a crashed VM (QEMU killed mid-boot) is an error naming the crash, never healthy: "guest progressing" becomes inconclusive', () => {
+    const p = new StopPolicy({ startedAt: T0, timeoutMs: 60_000 });
+    const progressing = facts(3, 'healthy');
+    progressing.verdict.title = 'healthy: guest progressing';
+    const d = p.exited(
+      progressing,
+      { exitCode: 1, signal: null },
+      'QEMU exited with non-zero status: exit status: 137',
+    );
+    expect(d).toMatchObject({ reason: 'error', outcome: 'error' });
+    expect(d.verdict.kind).toBe('inconclusive');
+    expect(d.verdict.title).toMatch(
+      /^inconclusive: the VM crashed before reaching its goal \(bcvk exit code 1: QEMU exited with non-zero status: exit status: 137\)/,
+    );
+    expect(d.title).toMatch(/^error: the VM crashed before reaching its goal/);
+    expect(d.title).not.toMatch(/healthy/);
+    expect(d.note).toMatch(/live verdict then: healthy: guest progressing/);
+    // killed by a signal
+    expect(p.exited(facts(3, 'busy'), { exitCode: null, signal: 'SIGKILL' }).verdict.title).toMatch(
+      /crashed .*signal SIGKILL/,
+    );
+    // QEMU SIGTERMed exits 0 (and bcvk with it): no goal, no unmount → still an error, not healthy
+    const q = p.exited(facts(3, 'healthy'), { exitCode: 0, signal: null });
+    expect(q).toMatchObject({ reason: 'error', outcome: 'error' });
+    expect(q.verdict.kind).toBe('inconclusive');
+    expect(q.title).toMatch(/ended before reaching its goal/);
+    // a hang verdict keeps its kind; the outcome still says error
+    const l = p.exited(facts(3, 'livelock'), { exitCode: 1, signal: null });
+    expect(l.verdict.kind).toBe('livelock');
+    expect(l.title).toMatch(/^error: the VM crashed/);
   });
 });
