@@ -320,6 +320,20 @@ async function runOne(
     unmounted: st.unmounted,
   });
   try {
+    // for the next run's sweep, should this one be killed before its cleanup: written before bcvk starts (the
+    // marker alone finds its processes) and again with bcvk's process group once it runs
+    const active = {
+      schema: 'vfs-analyze.active-run' as const,
+      owner: selfOwner(),
+      id,
+      container: name,
+      podman: opts.podman,
+      bcvk: { pid: null as number | null, pgid: null as number | null, start: null as number | null },
+      tag: name,
+      work,
+      startedAt: iso(startedAt),
+    };
+    await writeActive(opts.reportsDir, active).catch(() => {});
     child = SupervisedChild.start(plan.file, plan.args, {
       stdoutFile: paths.stdout,
       stderrFile: paths.stderr,
@@ -328,18 +342,8 @@ async function runOne(
     });
     child.containerCleanup = { podman: opts.podman, name };
     const c = child;
-    // for the next run's sweep, should this one be killed before its cleanup
-    await writeActive(opts.reportsDir, {
-      schema: 'vfs-analyze.active-run',
-      owner: selfOwner(),
-      id,
-      container: name,
-      podman: opts.podman,
-      bcvk: { pid: c.pid ?? null, pgid: c.pid ?? null, start: c.startTicks },
-      tag: name,
-      work,
-      startedAt: iso(startedAt),
-    }).catch(() => {});
+    active.bcvk = { pid: c.pid ?? null, pgid: c.pid ?? null, start: c.startTicks };
+    await writeActive(opts.reportsDir, active).catch(() => {});
     while (decision === null) {
       await Promise.race([
         sleep(opts.pollMs),
@@ -399,8 +403,8 @@ async function runOne(
       };
       if (!rmr.ok) opts.onMessage?.(`warning: ${rmr.command.join(' ')} failed: ${rmr.stderr.trim()}`);
       child.release();
-      await removeActive(opts.reportsDir, name);
     }
+    await removeActive(opts.reportsDir, name);
     for (const f of followers) await f.stop();
   }
   monitor.end();

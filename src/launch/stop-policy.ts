@@ -163,7 +163,11 @@ export class StopPolicy {
       verdict,
       knownAt: f.now,
       decidedAt: f.now,
-      title: `error: ${what}; verdict then: ${verdict.title}`,
+      // a rewritten verdict's earlier title ("healthy: guest progressing") stays in the note and the verdict's reason
+      title:
+        verdict.kind === f.verdict.kind
+          ? `error: ${what}; verdict then: ${f.verdict.title}`
+          : `error: ${what}`,
       note: `${what}; the live verdict then: ${f.verdict.title}`,
     };
   }
@@ -194,11 +198,13 @@ function goalReached(f: PollFacts, goal: NonNullable<PollFacts['goal']>, extra?:
 }
 
 /**
- * The verdict of a run whose VM went away before its goal: a `healthy` or `busy` live verdict ("guest progressing")
- * only said the boot was still moving; it becomes `inconclusive`, naming the crash. Hang verdicts keep their kind.
+ * The verdict of a run whose VM went away before its goal. A `healthy` or `busy` live verdict ("guest progressing")
+ * only said the boot was still moving, and an `inconclusive` one had not decided: both become `inconclusive`, titled
+ * with the crash. A hang verdict (livelock, deadlock, stall) is evidence gathered before the crash and keeps its kind;
+ * its reason says what came after.
  */
 export function endedVerdict(v: Verdict, what: string): Verdict {
-  if (v.kind !== 'healthy' && v.kind !== 'busy') return v;
+  if (STOPPING_VERDICTS.has(v.kind)) return { ...v, reason: `${v.reason} Then ${what}.` };
   return {
     ...v,
     kind: 'inconclusive',

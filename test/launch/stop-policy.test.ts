@@ -119,6 +119,11 @@ describe('StopPolicy', () => {
     // a hang verdict keeps its kind; the outcome still says error
     const l = p.exited(facts(3, 'livelock'), { exitCode: 1, signal: null });
     expect(l.verdict.kind).toBe('livelock');
+    expect(l.verdict.reason).toMatch(/Then the VM crashed/);
+    // an undecided verdict is titled with the crash
+    expect(p.exited(facts(3, 'inconclusive'), { exitCode: 1, signal: null }).verdict.title).toMatch(
+      /^inconclusive: the VM crashed/,
+    );
     expect(l.title).toMatch(/^error: the VM crashed/);
   });
 });
