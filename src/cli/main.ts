@@ -26,10 +26,12 @@ async function subcommandsFor(argv: string[]): Promise<CommandModule[]> {
   return wantsHelp ? Promise.all(Object.values(SUBCOMMANDS).map((load) => load())) : [];
 }
 
-const EPILOG = `Exit codes: 0 analysed; 1 a --fail-on verdict matched, or gate found a regression; 2 usage error
-or unreadable input; 3 input not usable (empty, binary, not a virtiofsd debug log); 4 internal error;
-5 run: every launch failed; 6 an output could not be written (no space, read-only, permission, not a
-regular file); 130 interrupted. Docs: README.md (JSON schema, formats).`;
+const EPILOG = `Exit codes: 0 analysed (run: the schedule ran, also when it killed leftovers; one line says
+what); 1 a --fail-on verdict matched, or gate found a regression; 2 usage error or unreadable input;
+3 input not usable (empty, binary, not a virtiofsd debug log); 4 internal error; 5 run: every run
+ended in an error (launch failed, or the VM crashed before its goal); 6 an output could not be written
+(no space, read-only, permission, not a regular file); 130 interrupted (run: also SIGTERM, SIGHUP).
+Docs: README.md (JSON schema, formats, exit codes).`;
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
   let code: number = ExitCode.ok;

@@ -172,7 +172,12 @@ export function runOptions<T>(y: Argv<T>) {
       default: '/var/tmp',
       describe: "host folder bcvk's container sees, for the virtiofsd wrapper and its log",
     })
-    .option('grace', { type: 'number', default: 5, describe: 'seconds between SIGTERM and SIGKILL' })
+    .option('grace', {
+      type: 'number',
+      default: 5,
+      describe:
+        'seconds between SIGTERM and SIGKILL of bcvk, and for what it started to end before it is SIGKILLed (named on stderr)',
+    })
     .option('json', { type: 'boolean', default: false, describe: 'print runs and comparison as JSON' })
     .option('threshold', {
       type: 'string',
@@ -318,8 +323,12 @@ export async function runRun(args: RunArgs): Promise<number> {
   }
   if (interrupted) throw interrupted;
   if (result.records.length > 0 && result.records.every((r) => r.outcome.kind === 'error')) {
+    const first = result.records[0];
+    const why = (first.outcome.title ?? '')
+      .replace(/^error: /, '')
+      .replace(/; (verdict then|the live verdict).*$/, '');
     throw new LaunchError(
-      `every run ended in an error (bcvk exit ${result.records[0].exitCode ?? 'by signal'}; see ${result.runDirs[0]}/bcvk.stderr.txt)`,
+      `every run ended in an error (${why || `bcvk exit ${first.exitCode ?? 'by signal'}`}; see ${result.runDirs[0]}/bcvk.stderr.txt)`,
     );
   }
   return 0;
