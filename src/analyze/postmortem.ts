@@ -282,7 +282,7 @@ export class PostMortemReducer implements VirtiofsdSink {
     daemon: DaemonCode,
   ): void {
     this.requests++;
-    if (daemon !== Daemon.c) this.sawRust = true;
+    if (daemon === Daemon.rust || daemon === Daemon.rustLegacy) this.sawRust = true;
     if (!Number.isNaN(ts)) {
       if (!(ts >= this.first)) this.first = ts;
       if (!(ts <= this.last)) this.last = ts;
@@ -366,7 +366,7 @@ export class PostMortemReducer implements VirtiofsdSink {
       if (n === undefined) this.distinctInodes++;
       this.inodeMap.set(nodeid, n === undefined ? 1 : n + 1);
     }
-    if (nodeid === 1 || this.entries > 0 || (daemon === Daemon.c && nodeid > 1)) this.notePath(nodeid);
+    if (nodeid === 1 || this.entries > 0 || (daemon >= Daemon.c && nodeid > 1)) this.notePath(nodeid);
 
     // recent ring
     const rp = this.ringPos;
@@ -385,7 +385,7 @@ export class PostMortemReducer implements VirtiofsdSink {
       opcode === OP.FORGET ||
       opcode === OP.BATCH_FORGET ||
       opcode === OP.INTERRUPT ||
-      (opcode === OP.DESTROY && daemon !== Daemon.c)
+      (opcode === OP.DESTROY && daemon !== Daemon.c && daemon !== Daemon.libfuse)
     ) {
       this.rResult[rp] = RESULT_NOREPLY;
       this.noReply++;

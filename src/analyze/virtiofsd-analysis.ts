@@ -11,6 +11,7 @@ import {
   LINE_KIND_NAMES,
   type LineKindName,
   type ParserStats,
+  sniffLibfuse,
   TeeSink,
   type TimeResolution,
   VirtiofsdLineParser,
@@ -75,6 +76,7 @@ const DAEMON_LABEL: Record<DaemonFormat, string> = {
   rust: 'Rust virtiofsd ≥ 1.2',
   'rust-legacy': 'Rust virtiofsd 1.0/1.1',
   c: 'C virtiofsd (QEMU)',
+  libfuse: 'libfuse -d (a FUSE file system)',
 };
 
 export class VirtiofsdAnalysis {
@@ -82,6 +84,7 @@ export class VirtiofsdAnalysis {
   readonly parser: VirtiofsdLineParser;
   readonly scanner: LineScanner;
   private readonly forced: ForcedFormat;
+  private readonly assumeYear: number | undefined;
   private sawFirst = false;
   private binary = false;
 
@@ -90,6 +93,7 @@ export class VirtiofsdAnalysis {
     opts: AnalysisOptions = {},
   ) {
     this.forced = opts.format ?? 'auto';
+    this.assumeYear = opts.assumeYear;
     this.reducer = new PostMortemReducer(opts);
     const sink = opts.extraSink ? new TeeSink(this.reducer, opts.extraSink) : this.reducer;
     this.parser = new VirtiofsdLineParser(sink, { format: this.forced, assumeYear: opts.assumeYear });
@@ -111,6 +115,10 @@ export class VirtiofsdAnalysis {
           this.binary = true;
           return;
         }
+        // libfuse -d output is C-format request lines without the C daemon's prefix: decide from the head, so the
+        // first requests (before the first libfuse-only line) are read as libfuse too.
+        if (sniffLibfuse(chunk.subarray(i), { format: this.forced, assumeYear: this.assumeYear }))
+          this.parser.assumeLibfuse();
       }
     }
     this.scanner.push(chunk);
@@ -156,6 +164,20 @@ export class VirtiofsdAnalysis {
     a.backwardSteps += b.backwardSteps;
     if (RESOLUTION_ORDER.indexOf(b.resolution) > RESOLUTION_ORDER.indexOf(a.resolution))
       a.resolution = b.resolution;
+    const fa = a.libfuse;
+    const fb = b.libfuse;
+    if (offset === 0) fa.atStart = fb.atStart;
+    fa.atEnd = fb.atEnd;
+    fa.paths += fb.paths;
+    fa.unpaired += fb.unpaired;
+    // A range that never synced and read no path line may have ended a path waiting from before: assume it did not.
+    fa.openAtEnd = fb.synced || fb.needsPending || offset === 0 ? fb.openAtEnd : fa.openAtEnd || fb.openAtEnd;
+    if (offset === 0) {
+      fa.needsPending = fb.needsPending;
+      fa.needsLastOp = fb.needsLastOp;
+    }
+    fa.sawPathOp ||= fb.sawPathOp;
+    fa.synced ||= fb.synced;
     for (const u of b.unrecognizedSamples) {
       if (a.unrecognizedSamples.length < 10)
         a.unrecognizedSamples.push({ line: u.line + offset, text: u.text });
@@ -177,6 +199,14 @@ export class VirtiofsdAnalysis {
   canAbsorb(parts: RangeParts): boolean {
     if (parts.binary || this.binary) return false;
     const r = Object.setPrototypeOf(parts.reducer, PostMortemReducer.prototype) as PostMortemReducer;
+    // libfuse: the range must start in the mode this one ended in, and its first path lines must not depend on a
+    // path (or the request that printed it) from before its start.
+    const fa = this.parser.stats.libfuse;
+    const fb = parts.parserStats.libfuse;
+    if (this.scanner.stats.lines > 0) {
+      if (fa.atEnd !== fb.atStart || fb.needsLastOp) return false;
+      if (fa.openAtEnd && fb.needsPending) return false;
+    }
     return this.reducer.canAbsorb(r);
   }
 
@@ -238,7 +268,13 @@ export class VirtiofsdAnalysis {
     }
     if (clockKind === 'none' && pm.totals.requests > 0)
       warnings.push(
-        'no time stamps (env_logger without its time, or stripped by a collector): no rates, timeline or onsets',
+        detected === 'libfuse'
+          ? 'no time stamps (libfuse -d prints none): no rates, timeline or onsets'
+          : 'no time stamps (env_logger without its time, or stripped by a collector): no rates, timeline or onsets',
+      );
+    if (ps.libfuse.unpaired > 0)
+      warnings.push(
+        `${ps.libfuse.unpaired} libfuse NODEID line(s) not paired with a path (overlapping requests of a multi-threaded file system; run it with -s for exact paths)`,
       );
     if (clockKind === 'monotonic')
       warnings.push('timestamps are the C 5.x monotonic clock (not wall-clock time)');

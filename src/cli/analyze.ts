@@ -59,9 +59,10 @@ export function analyzeOptions<T>(y: Argv<T>) {
       describe: 'print one JSON document (schema in README)',
     })
     .option('format', {
-      choices: ['auto', 'rust', 'rust-legacy', 'c'] as const,
+      choices: ['auto', 'rust', 'rust-legacy', 'c', 'libfuse'] as const,
       default: 'auto' as const,
-      describe: 'force the daemon format instead of detecting it per line',
+      describe:
+        'force the daemon format instead of detecting it per line (libfuse: the -d output of any libfuse 2.9/3.x file system)',
     })
     .option('console', {
       type: 'string',

@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type AnalysisOptions, type RangeParts, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
-import { VirtiofsdLineParser } from '../parse/virtiofsd.js';
+import { sniffLibfuse, VirtiofsdLineParser } from '../parse/virtiofsd.js';
 import type { RangeJob } from './range-worker.js';
 
 /** Below this size one thread is faster than starting workers. */
@@ -50,10 +50,12 @@ export async function analyzeParallel(
     const head = Buffer.alloc(Math.min(size, WINDOW));
     await fh.read(head, 0, head.length, 0);
     if (!looksLikeVirtiofsdLog(head)) return null;
+    // libfuse -d: start ranges on a request line, where no `LOOKUP /x` is waiting for its `NODEID: n`.
+    const startWith = sniffLibfuse(head, opts) || opts.format === 'libfuse' ? 'unique: ' : '';
     const bounds = [0];
     for (let k = 1; k < threads; k++) {
       const nominal = Math.floor((size * k) / threads);
-      const b = await nextLineStart(fh, nominal, size);
+      const b = await nextLineStart(fh, nominal, size, startWith);
       if (b === null || b <= bounds[bounds.length - 1] || b >= size) return null;
       bounds.push(b);
     }
@@ -93,16 +95,18 @@ export async function analyzeParallel(
   return analysis;
 }
 
-/** Offset of the first line that starts at or after `pos`, or null when no newline is near. */
+/** Offset of the first line that starts at or after `pos` (with `startWith`, if given), or null when none is near. */
 async function nextLineStart(
   fh: import('node:fs/promises').FileHandle,
   pos: number,
   size: number,
+  startWith = '',
 ): Promise<number | null> {
   const buf = Buffer.alloc(WINDOW);
-  for (let at = pos - 1; at < size && at < pos + 16 * WINDOW; at += WINDOW) {
+  const needle = Buffer.from(`\n${startWith}`, 'latin1');
+  for (let at = pos - 1; at < size && at < pos + 16 * WINDOW; at += WINDOW - needle.length + 1) {
     const { bytesRead } = await fh.read(buf, 0, WINDOW, at);
-    const nl = buf.subarray(0, bytesRead).indexOf(10);
+    const nl = buf.subarray(0, bytesRead).indexOf(needle);
     if (nl >= 0) return at + nl + 1;
   }
   return null;

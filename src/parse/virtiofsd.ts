@@ -8,7 +8,9 @@
  * byte-level message classifier. See ../shared/docs/virtiofsd-log-formats.md for every format handled.
  */
 
-export type DaemonFormat = 'rust' | 'rust-legacy' | 'c';
+/** `libfuse`: the `-d` output of any libfuse 2.9/3.x file system (bindfs, sshfs, passthrough, hello): the same
+ * request/reply lines as C virtiofsd without its `[stamp] [ID: n]` prefix, plus the high-level API's own lines. */
+export type DaemonFormat = 'rust' | 'rust-legacy' | 'c' | 'libfuse';
 export type ForcedFormat = 'auto' | DaemonFormat;
 export const WRAPPERS = [
   'env_logger',
@@ -73,8 +75,8 @@ export const LINE_KIND_NAMES = [
 ] as const;
 export type LineKindName = (typeof LINE_KIND_NAMES)[number];
 
-/** Which daemon wrote a request line: 0 Rust ≥ 1.2, 1 Rust 1.0/1.1, 2 C. */
-export const Daemon = { rust: 0, rustLegacy: 1, c: 2 } as const;
+/** Which daemon wrote a request line: 0 Rust ≥ 1.2, 1 Rust 1.0/1.1, 2 C, 3 libfuse (replies to every READ). */
+export const Daemon = { rust: 0, rustLegacy: 1, c: 2, libfuse: 3 } as const;
 export type DaemonCode = (typeof Daemon)[keyof typeof Daemon];
 
 /** Receives the events of a virtiofsd log, one call per event, in file order. */
@@ -91,7 +93,8 @@ export interface VirtiofsdSink {
   ): void;
   /** `error` is 0 for success, a negative errno otherwise; `len` is the reply length (-1 if unknown). */
   reply(ts: number, line: number, unique: number, error: number, len: number): void;
-  /** C daemon `  parent/name -> child` (a lookup or create result: the nodeid now names that path). */
+  /** C daemon `  parent/name -> child` (a lookup or create result: the nodeid now names that path). A libfuse
+   * `LOOKUP /a/b` … `   NODEID: n` pair arrives as parent 1 and the whole path without its leading slash. */
   entry(ts: number, line: number, parent: number, name: string, child: number): void;
   /** The daemon's session ended: Rust `Client disconnected, shutting down`, C `virtio_loop: Exit`. */
   lifecycle?(ts: number, line: number, what: 'disconnect' | 'exit'): void;
@@ -137,10 +140,35 @@ export interface ParserStats {
   clocks: Partial<Record<ClockKind, number>>;
   /** Timestamps that went backwards in file order (normal for C with several threads). */
   backwardSteps: number;
+  /** libfuse: whether unprefixed C-format lines were read as libfuse at the start and at the end of the input
+   * (a libfuse marker line switches it on), and the `LOOKUP /x` … `NODEID: n` pairing state (see libfuseLine). */
+  libfuse: LibfuseState;
+}
+
+export interface LibfuseState {
+  atStart: boolean;
+  atEnd: boolean;
+  /** Path-to-nodeid pairs read (`LOOKUP /x`, `mkdir /x …`, `create …` then `   NODEID: n`). */
+  paths: number;
+  /** `NODEID: n` lines whose path was unknown or ambiguous (overlapping lookups of a multi-threaded file system). */
+  unpaired: number;
+  /** A path-creating request (LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE) was read. */
+  sawPathOp: boolean;
+  /** A NODEID after such a request: from there on the pairing state no longer depends on lines before the input. */
+  synced: boolean;
+  /** A path or NODEID line came before `synced`: its pairing depends on a path waiting from before the input. */
+  needsPending: boolean;
+  /** A reply came while a path printed for a request from before the input was waiting: whether it ended that
+   * wait depends on lines before the input. */
+  needsLastOp: boolean;
+  /** A path line was still waiting for its NODEID at the end. */
+  openAtEnd: boolean;
 }
 
 export interface ParserOptions {
   format?: ForcedFormat;
+  /** Read unprefixed C-format request/reply lines as libfuse from the first line (see sniffLibfuse). */
+  libfuse?: boolean;
   /** Year for syslog/journal `short` stamps, which carry none (default: the current UTC year). */
   assumeYear?: number;
 }
@@ -282,6 +310,94 @@ const LIT_DISCONNECT = enc('Client disconnected, shutting down');
 const LIT_LOOP_EXIT = enc('virtio_loop: Exit');
 const LIT_ID = enc('[ID: ');
 const LIT_VIRTIOFSD = enc('virtiofsd');
+const LIT_DEV_UNIQUE = enc('dev unique: ');
+const LIT_CQE_UNIQUE = enc('cqe unique: ');
+/**
+ * libfuse's high-level API (lib/fuse.c, 2.9 and 3.x) logs what it calls under each request with `-d`: the operation
+ * name, then ` `, `[` or `+` (`getattr[NULL] /x`, `read[5] 4096 bytes from 0 flags: 0x8000`, `release+flush[5]`,
+ * `LOOKUP /x`, `FORGET 2/1`); indented: the results (`   NODEID: 2`, `   read[5] 6 bytes from 0`, `   open[5] …`).
+ */
+const LIBFUSE_OPS = new Set([
+  'LOOKUP',
+  'LOOKUP-DOT',
+  'LOOKUP-DOTDOT',
+  'FORGET',
+  'getattr',
+  'fgetattr',
+  'rename',
+  'unlink',
+  'rmdir',
+  'symlink',
+  'link',
+  'release',
+  'opendir',
+  'open',
+  'read',
+  'write',
+  'writepage',
+  'fsync',
+  'fsyncdir',
+  'flush',
+  'statfs',
+  'releasedir',
+  'readdir',
+  'readdirplus',
+  'getdir',
+  'create',
+  'lock',
+  'chown',
+  'chmod',
+  'truncate',
+  'ftruncate',
+  'utimens',
+  'utime',
+  'access',
+  'readlink',
+  'mknod',
+  'mkdir',
+  'setxattr',
+  'getxattr',
+  'listxattr',
+  'removexattr',
+  'bmap',
+  'ioctl',
+  'poll',
+  'fallocate',
+  'copy_file_range',
+  'lseek',
+  'statx',
+  'syncfs',
+]);
+/** Indented result lines of the high-level API: `   open[5] flags: 0x8000 /x`, `   read[5] 6 bytes from 0`. */
+const LIBFUSE_RESULTS = new Set(['opendir', 'open', 'read', 'write', 'writepage', 'create', 'poll']);
+/** libfuse lines that are not under a request: the banner and configuration, path-lock queueing, warnings. */
+const LIBFUSE_NOISE: [string, LineKindCode][] = [
+  ['FUSE library version: ', LineKind.init],
+  ['nullpath_ok: ', LineKind.init],
+  ['nopath: ', LineKind.init],
+  ['utime_omit_ok: ', LineKind.init],
+  ['   max_stack_depth=', LineKind.init],
+  ['flags2=0x', LineKind.init],
+  ['DELETE: ', LineKind.passthrough],
+  ['QUEUE PATH', LineKind.passthrough],
+  ['DEQUEUE PATH', LineKind.passthrough],
+  ['DEQUEUE_PATH', LineKind.passthrough],
+  ['      PATH2 ', LineKind.passthrough],
+  ['        PATH2 ', LineKind.passthrough],
+  ['  secctx: ', LineKind.passthrough],
+  ['  uring secctx: ', LineKind.passthrough],
+  ['FUSE_INTERRUPT: ', LineKind.other],
+  ['Ignoring invalid max threads value', LineKind.warning],
+  ['fuse internal error: ', LineKind.warning],
+  ['fuse warning: ', LineKind.warning],
+];
+const LIBFUSE_MARKERS = ['FUSE library version: ', 'nullpath_ok: '];
+/** Pairing state between a path line and its `NODEID: n`: no path waiting, or two different ones (ambiguous). */
+const NO_PATH = '';
+/** Requests whose high-level handler prints a path line and, on success, `   NODEID: n`: LOOKUP, SYMLINK, MKNOD,
+ * MKDIR, LINK, CREATE. */
+const PATH_OPS = new Set([1, 6, 8, 9, 13, 35]);
+const AMBIGUOUS = '\0';
 /** `dbg!` header: `[src/server.rs:618] ` or `[src/server.rs:618:21] `. */
 const DBG_HEADER_RE = /^\[[\w./-]+\.rs:\d+(?::\d+)?\] /;
 /** `dbg!` pretty-printed body: `    field: value,`, `    Value,`, `    Name {`, and closing `}`, `},`, `)`, `]`. */
@@ -292,13 +408,24 @@ const LEVELS = ['ERROR ', 'WARN ', 'INFO ', 'DEBUG ', 'TRACE '].map(enc);
 export class VirtiofsdLineParser {
   readonly stats: ParserStats = {
     kinds: new Array(LINE_KIND_NAMES.length).fill(0),
-    byDaemon: { rust: 0, 'rust-legacy': 0, c: 0 },
+    byDaemon: { rust: 0, 'rust-legacy': 0, c: 0, libfuse: 0 },
     wrappers: new Array(WRAPPERS.length).fill(0),
     ansiLines: 0,
     unrecognizedSamples: [],
     resolution: 'none',
     clocks: {},
     backwardSteps: 0,
+    libfuse: {
+      atStart: false,
+      atEnd: false,
+      paths: 0,
+      unpaired: 0,
+      sawPathOp: false,
+      synced: false,
+      needsPending: false,
+      needsLastOp: false,
+      openAtEnd: false,
+    },
   };
   /** Timestamp (ms since the epoch, or since boot for the C 5.x monotonic clock) of the last stamped line. */
   ts = Number.NaN;
@@ -315,11 +442,30 @@ export class VirtiofsdLineParser {
   private stampPos = 0;
   private stampFrac = 0;
   private stampFracDigits = 0;
+  /** Unprefixed C-format lines are libfuse's (forced, sniffed from the file's head, or after a libfuse marker). */
+  private libfuseMode: boolean;
+  /** The path of the last libfuse path line still waiting for its `NODEID: n` (NO_PATH, or AMBIGUOUS). */
+  private lookupPath = NO_PATH;
+  /** The unique of the request that printed `lookupPath` (its reply ends the wait), and of the last request that
+   * can print a path line. */
+  private lookupOwner = -1;
+  private lastPathOp = -1;
 
   constructor(sink: VirtiofsdSink, opts: ParserOptions = {}) {
     this.sink = sink;
     this.forced = opts.format ?? 'auto';
     this.assumeYear = opts.assumeYear ?? new Date().getUTCFullYear();
+    this.libfuseMode = this.forced === 'libfuse' || (this.forced === 'auto' && opts.libfuse === true);
+    this.stats.libfuse.atStart = this.libfuseMode;
+    this.stats.libfuse.atEnd = this.libfuseMode;
+  }
+
+  /** Read unprefixed C-format lines as libfuse from now on (auto format only). */
+  assumeLibfuse(): void {
+    if (this.forced !== 'auto' || this.libfuseMode) return;
+    this.libfuseMode = true;
+    if (this.stats.kinds.every((n) => n === 0)) this.stats.libfuse.atStart = true;
+    this.stats.libfuse.atEnd = true;
   }
 
   /** Classify one line (without its newline) and emit its events. Returns the line's kind. */
@@ -561,6 +707,12 @@ export class VirtiofsdLineParser {
       }
     } else if (c0 === 117 /* u */) {
       if (matchBytes(b, p, e, LIT_C_UNIQUE)) return this.cRequestOrReply(b, p, e, lineNo);
+    } else if (c0 === 100 /* d */ || c0 === 99 /* c */) {
+      // libfuse ≥ 3.18 names the channel a request came from: `dev unique: 4, opcode: …`, `cqe unique: …` (io_uring).
+      if (matchBytes(b, p, e, LIT_DEV_UNIQUE) || matchBytes(b, p, e, LIT_CQE_UNIQUE)) {
+        const k = this.cRequestOrReply(b, p + 4, e, lineNo);
+        if (k !== LineKind.unrecognized) return k;
+      }
     } else if (c0 === 32 /* space */) {
       let q = p;
       while (q < e && b[q] === 32) q++;
@@ -574,7 +726,7 @@ export class VirtiofsdLineParser {
         if (k !== -1) return k;
       }
     }
-    const kind = this.noise(b, p, e);
+    const kind = this.noise(b, p, e, lineNo);
     if ((kind === LineKind.lifecycle || kind === LineKind.transport) && this.sink.lifecycle) {
       const what = matchBytes(b, p, e, LIT_DISCONNECT)
         ? 'disconnect'
@@ -691,10 +843,14 @@ export class VirtiofsdLineParser {
       if (b[q + 2] !== 112) return LineKind.unrecognized;
       const pid = readUint(b, q + 7, e); // ", pid: "
       if (pid < 0) return LineKind.unrecognized;
-      if (!this.allowed('c')) return LineKind.unrecognized;
-      this.stats.byDaemon.c++;
+      const d = this.cDaemon();
+      if (d === -1) return LineKind.unrecognized;
+      if (d === Daemon.libfuse && PATH_OPS.has(opcode)) {
+        this.lastPathOp = unique;
+        this.stats.libfuse.sawPathOp = true;
+      }
       this.flushStamp();
-      this.sink.request(this.ts, lineNo, opcode, nodeid, unique, pid, Daemon.c);
+      this.sink.request(this.ts, lineNo, opcode, nodeid, unique, pid, d);
       return LineKind.request;
     }
     let error = 0;
@@ -713,11 +869,107 @@ export class VirtiofsdLineParser {
     } else return LineKind.unrecognized;
     let len = -1;
     if (b[q] === 111 /* o */) len = readUint(b, q + 9, e); // "outsize: "
-    if (!this.allowed('c')) return LineKind.unrecognized;
-    this.stats.byDaemon.c++;
+    const d = this.cDaemon();
+    if (d === -1) return LineKind.unrecognized;
+    if (d === Daemon.libfuse && this.lookupPath !== NO_PATH) {
+      // The request that printed the waiting path is over (a failed lookup prints no NODEID). A path printed for a
+      // request from before this input (a parallel range) has no known owner: whether this reply ends it depends on
+      // lines this input does not have.
+      if (this.lookupOwner < 0) this.stats.libfuse.needsLastOp = true;
+      else if (unique === this.lookupOwner) {
+        this.lookupPath = NO_PATH;
+        this.stats.libfuse.openAtEnd = false;
+      }
+    }
     this.flushStamp();
     this.sink.reply(this.ts, lineNo, unique, error, len);
     return LineKind.reply;
+  }
+
+  /**
+   * Who wrote a C-format request/reply line (and count it): C virtiofsd prefixes every line with `[ID: n]`; libfuse
+   * prints the same lines bare. A bare line is C (old QEMU virtiofsd through syslog or kata) unless the file is
+   * libfuse's. Returns -1 when the forced format excludes it.
+   */
+  private cDaemon(): DaemonCode | -1 {
+    const w = this.wrapper;
+    if (w !== W_C_PREFIX && w !== W_C_SYSLOG_ID && this.libfuseMode) {
+      if (!this.allowed('libfuse')) return -1;
+      this.stats.byDaemon.libfuse++;
+      return Daemon.libfuse;
+    }
+    if (!this.allowed('c')) return -1;
+    this.stats.byDaemon.c++;
+    return Daemon.c;
+  }
+
+  /**
+   * A libfuse high-level API line (unprefixed, or inside a syslog/journal/kata wrapper), or -1. `LOOKUP /x`,
+   * `mkdir /x …`, `mknod /x …`, `symlink target /x`, `link /old /x` and `create flags: 0x… /x …` name the path the
+   * next `   NODEID: n` is for; the pair is emitted as an entry (parent 1, the path without its leading slash), the
+   * way C virtiofsd's `1/name -> n` lines are. A second, different path before the NODEID (overlapping requests of
+   * a multi-threaded file system) makes the pair ambiguous: nothing is emitted, the NODEID is counted as unpaired.
+   * The reply to the request that printed the path (the last path-creating request before it) ends the wait: a
+   * failed lookup prints no NODEID. Other requests' lines may come in between (another thread's RELEASE).
+   */
+  private libfuseLine(b: Buffer, p: number, e: number, text: string, lineNo: number): LineKindCode | -1 {
+    if (this.wrapper !== W_BARE) return -1;
+    for (let i = 0; i < LIBFUSE_NOISE.length; i++) {
+      const [prefix, kind] = LIBFUSE_NOISE[i];
+      if (!text.startsWith(prefix)) continue;
+      for (const m of LIBFUSE_MARKERS) if (prefix === m) this.assumeLibfuse();
+      return kind;
+    }
+    let q = p;
+    while (q < e && b[q] === 32) q++;
+    const indent = q - p;
+    if (indent !== 0 && indent !== 3) return -1;
+    if (indent === 3 && b[q] === 78 /* N */ && text.startsWith('   NODEID: ')) {
+      const nodeid = readUint(b, q + 8, e);
+      if (nodeid < 0 || numEnd !== e) return -1;
+      this.assumeLibfuse();
+      const st = this.stats.libfuse;
+      if (!st.synced) {
+        st.needsPending = true;
+        if (st.sawPathOp) st.synced = true;
+      }
+      const path = this.lookupPath;
+      this.lookupPath = NO_PATH;
+      st.openAtEnd = false;
+      if (path === NO_PATH || path === AMBIGUOUS) {
+        st.unpaired++;
+        return LineKind.passthrough;
+      }
+      st.paths++;
+      this.flushStamp();
+      this.sink.entry(this.ts, lineNo, 1, path.slice(1), nodeid);
+      return LineKind.passthrough;
+    }
+    // The operation name: letters, `_` and `-` (LOOKUP-DOT), then ` `, `[`, `+` or the end of the line.
+    let r = q;
+    while (r < e) {
+      const c = b[r];
+      if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 45) r++;
+      else break;
+    }
+    if (r === q || (r < e && b[r] !== 32 && b[r] !== 91 && b[r] !== 43)) return -1;
+    const op = b.toString('latin1', q, r);
+    if (indent === 3 ? !LIBFUSE_RESULTS.has(op) || b[r] !== 91 : !LIBFUSE_OPS.has(op)) return -1;
+    if (r === e && op !== 'LOOKUP-DOT' && op !== 'LOOKUP-DOTDOT') return -1;
+    if (op === 'LOOKUP' || op === 'getattr') this.assumeLibfuse();
+    if (indent === 0) {
+      const path = libfusePath(op, b.toString('utf8', r + 1, e));
+      if (path !== null) {
+        const st = this.stats.libfuse;
+        if (!st.synced) st.needsPending = true;
+        if (this.lookupPath === NO_PATH) {
+          this.lookupPath = path;
+          this.lookupOwner = this.lastPathOp;
+        } else if (this.lookupPath !== path) this.lookupPath = AMBIGUOUS;
+        st.openAtEnd = true;
+      }
+    }
+    return LineKind.passthrough;
   }
 
   /** C: `  P/name -> C` (two spaces already skipped; `p` at the first digit). Names may contain ` -> `. */
@@ -729,13 +981,14 @@ export class VirtiofsdLineParser {
     if (arrow < nameStart) return -1;
     const child = readUint(b, arrow + 4, e);
     if (child < 0 || numEnd !== e) return -1;
-    if (!this.allowed('c')) return LineKind.unrecognized;
+    // libfuse's passthrough_ll example prints the same lines.
+    if (!this.allowed('c') && !this.allowed('libfuse')) return LineKind.unrecognized;
     this.flushStamp();
     this.sink.entry(this.ts, lineNo, parent, b.toString('utf8', nameStart, arrow), child);
     return LineKind.passthrough;
   }
 
-  private noise(b: Buffer, p: number, e: number): LineKindCode {
+  private noise(b: Buffer, p: number, e: number, lineNo: number): LineKindCode {
     // Fast path for the commonest Rust noise.
     if (b[p] === 81 /* Q */ && e - p === 11) return LineKind.queue;
     const text = b.toString('latin1', p, Math.min(e, p + 64));
@@ -743,6 +996,8 @@ export class VirtiofsdLineParser {
       const [prefix, kind] = NOISE_PREFIXES[i];
       if (text.startsWith(prefix)) return kind;
     }
+    const lf = this.libfuseLine(b, p, e, text, lineNo);
+    if (lf !== -1) return lf;
     if (text.endsWith(': reinit')) return LineKind.init;
     if (text.startsWith('  ') && /^ {2}\d+\/.* -> \d+$/.test(b.toString('latin1', p, e)))
       return LineKind.passthrough;
@@ -762,8 +1017,8 @@ export class VirtiofsdLineParser {
   /** Lines without a `[...]` prefix: ANSI colour, syslog/journal headers, kata logfmt, or a bare message. */
   private slowPath(b: Buffer, s: number, e: number, lineNo: number, depth: number): LineKindCode {
     if (depth > 2) return this.bareMessage(b, s, e, lineNo);
-    const esc = b.indexOf(27, s);
-    if (esc >= 0 && esc < e) {
+    // Only within the line: searching the rest of the chunk made every unprefixed line cost the chunk's length.
+    if (b.subarray(s, e).indexOf(27) >= 0) {
       this.stats.ansiLines++;
       const clean = Buffer.from(b.toString('latin1', s, e).replace(ANSI_RE, ''), 'latin1');
       return this.classifyLine(clean, 0, clean.length, lineNo, depth + 1);
@@ -840,6 +1095,48 @@ export class VirtiofsdLineParser {
     }
     this.noteTime(ms, FRACTION_RES[Math.min(fracDigits, 9)], 'utc');
   }
+}
+
+/**
+ * Whether the head of a log (its first 64 KiB) is libfuse `-d` output: a libfuse marker line (`FUSE library
+ * version: `, `LOOKUP /x`, `getattr /x`, `   NODEID: n`, …) appears among its lines. Unprefixed C-format lines are
+ * then read as libfuse from the first line on, not only after the first marker.
+ */
+export function sniffLibfuse(head: Buffer, opts: ParserOptions = {}): boolean {
+  if ((opts.format ?? 'auto') !== 'auto') return false;
+  const p = new VirtiofsdLineParser({ request() {}, reply() {}, entry() {} }, { ...opts, libfuse: false });
+  const end = Math.min(head.length, 64 * 1024);
+  let s = 0;
+  while (s < end && !p.stats.libfuse.atEnd) {
+    const e = head.indexOf(10, s);
+    if (e < 0 || e > end) break; // the last, partial line is left for the real reader
+    const lineEnd = e > s && head[e - 1] === 13 ? e - 1 : e;
+    p.line(head, s, lineEnd, 0);
+    s = e + 1;
+  }
+  return p.stats.libfuse.atEnd;
+}
+
+/**
+ * The path a libfuse path line names for the `NODEID: n` that follows, or null. `rest` is the text after the
+ * operation name and its separator. Formats (lib/fuse.c): `LOOKUP %s`, `mknod %s 0%o 0x%llx umask=0%03o`,
+ * `mkdir %s 0%o umask=0%03o`, `symlink %s %s` (target, path), `link %s %s` (old, new),
+ * `create flags: 0x%x %s 0%o umask=0%03o` and `   create[%llu] flags: 0x%x %s` (the latter is indented: not here).
+ */
+function libfusePath(op: string, rest: string): string | null {
+  let path: string | null = null;
+  if (op === 'LOOKUP') path = rest;
+  else if (op === 'mkdir' || op === 'mknod') {
+    const m = (op === 'mkdir' ? / 0[0-7]* umask=0[0-7]*$/ : / 0[0-7]* 0x[0-9a-f]+ umask=0[0-7]*$/).exec(rest);
+    if (m) path = rest.slice(0, m.index);
+  } else if (op === 'symlink' || op === 'link') {
+    const i = rest.lastIndexOf(' /');
+    if (i >= 0) path = rest.slice(i + 1);
+  } else if (op === 'create') {
+    const m = /^flags: 0x[0-9a-f]+ (.*) 0[0-7]* umask=0[0-7]*$/.exec(rest);
+    if (m) path = m[1];
+  }
+  return path !== null && path[0] === '/' ? path : null;
 }
 
 function unescapeLogfmt(s: string): string {

@@ -110,6 +110,7 @@ const DAEMON: Record<string, string> = {
   rust: 'Rust virtiofsd ≥ 1.2',
   'rust-legacy': 'Rust virtiofsd 1.0/1.1',
   c: 'C virtiofsd (QEMU)',
+  libfuse: 'libfuse -d (a FUSE file system)',
   unknown: 'unknown format',
 };
 

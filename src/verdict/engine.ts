@@ -719,9 +719,12 @@ export class VerdictEngine implements VirtiofsdSink {
       kind: 'inconclusive',
       confidence: 0.3,
       title: 'inconclusive: no hang signature',
-      reason: `${this.seq} requests; ${why}; no loop running at the end${
-        hostOnly ? ', no guest input' : ', no recent guest progress, no goal reached'
-      }.`,
+      reason: `${this.seq} requests; ${why}; ${
+        // Untimed (libfuse -d, env_logger without time): a loop can be neither ruled out nor timed.
+        Number.isNaN(this.maxTs)
+          ? 'whether a loop was still running at the end cannot be told'
+          : 'no loop running at the end'
+      }${hostOnly ? ', no guest input' : ', no recent guest progress, no goal reached'}.`,
       onset: null,
       durationSec: null,
     };
