@@ -13,6 +13,7 @@ import { createReadStream, existsSync, readFileSync, rmSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ADV_VERSION, generateAdversarial } from './gen-adversarial.mjs';
 import { BYTES_PER_REQUEST, DEFAULT_REQUESTS, GEN_VERSION } from './gen-rust-log.mjs';
 import { launchLatency } from './launch-latency.mjs';
 
@@ -25,7 +26,15 @@ const TARGET_RSS_MB = 150;
 const TOP_INODES = 10;
 
 function parseArgs(argv) {
-  const o = { quick: false, sizeGb: 0, runs: 3, analyzer: join(ROOT, 'bin/vfs-analyze.js'), launch: true };
+  const o = {
+    quick: false,
+    sizeGb: 0,
+    runs: 3,
+    analyzer: join(ROOT, 'bin/vfs-analyze.js'),
+    launch: true,
+    adversarial: true,
+    main: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -33,8 +42,12 @@ function parseArgs(argv) {
     else if (a === '--runs') o.runs = Number.parseInt(argv[++i], 10);
     else if (a === '--analyzer') o.analyzer = resolve(argv[++i]);
     else if (a === '--no-launch') o.launch = false;
+    else if (a === '--no-adversarial') o.adversarial = false;
+    else if (a === '--adversarial-only') o.main = o.launch = false;
     else {
-      console.error('usage: run.mjs [--quick] [--size-gb G] [--runs N] [--analyzer PATH] [--no-launch]');
+      console.error(
+        'usage: run.mjs [--quick] [--size-gb G] [--runs N] [--analyzer PATH] [--no-launch] [--no-adversarial] [--adversarial-only]',
+      );
       process.exit(2);
     }
   }
@@ -323,6 +336,102 @@ async function benchOne(label, requests, opts) {
   return { mismatch: false, timeOk, rssOk };
 }
 
+/** The adversarial logs: one file per shape, made again when the generator changes. */
+async function ensureAdversarial(shape, requests) {
+  const file = join(DATA, `adv-${shape}-${requests}.log`);
+  const metaFile = `${file}.meta.json`;
+  const want = { advVersion: ADV_VERSION, shape, requests };
+  if (existsSync(file) && existsSync(metaFile)) {
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+    if (Object.keys(want).every((k) => meta[k] === want[k]) && meta.bytes === statSync(file).size)
+      return file;
+  }
+  await generateAdversarial({ shape, requests, out: file });
+  writeFileSync(metaFile, `${JSON.stringify({ ...want, bytes: statSync(file).size })}\n`);
+  return file;
+}
+
+/**
+ * Memory on adversarial logs: a million distinct PIDs, five million nodeids. The analyzer must stay within the
+ * RSS target and linear time, keep totals and distinct counts exact (checked against mawk), and say which
+ * per-PID counts became approximate.
+ */
+async function benchAdversarial(shape, requests, opts) {
+  const file = await ensureAdversarial(shape, requests);
+  const bytes = statSync(file).size;
+  console.log(`\n== adversarial: ${shape} — ${file} (${fmtMB(bytes)} MB, ${requests} requests)`);
+  await warm(file);
+  const tools = [
+    { name: 'mawk ref-count.awk', kind: 'awk' },
+    { name: 'vfs-analyze --json (+verdict)', kind: 'analyzer', args: (f) => [opts.analyzer, '--json', f] },
+    {
+      name: 'vfs-analyze --json --no-verdict',
+      kind: 'analyzer',
+      args: (f) => [opts.analyzer, '--json', '--no-verdict', f],
+    },
+  ];
+  const runs = new Map(tools.map((t) => [t, []]));
+  let ref;
+  const errors = [];
+  for (let i = 0; i < Math.min(2, opts.runs); i++) {
+    for (const tool of tools) {
+      const r = await runTool(tool, file);
+      if (r.signal || r.code !== 0)
+        fail(`${tool.name} failed (exit ${r.code}, signal ${r.signal}):\n${r.stderr}`);
+      if (tool.kind === 'awk') ref ??= parseAwk(r.stdout.toString('utf8'));
+      else if (i === 0) {
+        const input = JSON.parse(r.stdout.toString('utf8')).inputs[0];
+        const eq = (what, got, want) => {
+          if (got !== want) errors.push(`${tool.name}: ${what}: analyzer ${got}, mawk ${want}`);
+        };
+        eq('totals.requests', input.totals.requests, ref.total);
+        eq('distinct PIDs', input.totals.distinctPids, ref.pids.size);
+        eq('distinct inodes', input.byInode.distinct, ref.inodes.size);
+        const [topPid, topN] = [...ref.pids].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0];
+        eq(`busiest PID ${topPid}`, input.byPid[0].requests, topN);
+        const [topIno, topInoN] = topInodes(ref.inodes, 1)[0];
+        eq(
+          `busiest inode ${topIno}`,
+          `${input.byInode.top[0].nodeid}=${input.byInode.top[0].requests}`,
+          `${topIno}=${topInoN}`,
+        );
+        const b = input.bounds;
+        const exactPids = ref.pids.size <= b.maxPids;
+        eq('bounds.pidsExact', b.pidsExact, exactPids);
+        if (exactPids) eq('byPid rows', input.byPid.length, ref.pids.size);
+        else if (input.byPid.length > b.maxPids)
+          errors.push(`byPid has ${input.byPid.length} rows > ${b.maxPids}`);
+        if (i === 0 && tool === tools[1])
+          console.log(
+            `bounds: ${JSON.stringify(b)}; JSON document ${(r.stdout.length / 1e6).toFixed(1)} MB; byPid rows ${input.byPid.length}`,
+          );
+      }
+      runs.get(tool).push(r);
+    }
+  }
+  if (errors.length) {
+    for (const e of errors) console.error(`  ${e}`);
+    return { mismatch: true };
+  }
+  console.log('verify: totals, distinct PIDs and inodes, busiest PID and inode == mawk');
+  const awkS = median(runs.get(tools[0]).map((r) => r.seconds));
+  const rows = [['tool', 'median s', 's per M requests', 'peak RSS MB', 'time ×mawk', 'RSS target']];
+  for (const [tool, rs] of runs) {
+    const sec = median(rs.map((r) => r.seconds));
+    const rss = Math.max(...rs.map((r) => r.rssKB)) / 1024;
+    rows.push([
+      tool.name,
+      sec.toFixed(2),
+      ((sec / requests) * 1e6).toFixed(2),
+      rss.toFixed(1),
+      (sec / awkS).toFixed(2),
+      tool.kind === 'awk' ? '' : rss <= TARGET_RSS_MB ? `≤ ${TARGET_RSS_MB} PASS` : `> ${TARGET_RSS_MB} FAIL`,
+    ]);
+  }
+  console.log(`\n${table(rows)}\n`);
+  return { mismatch: false };
+}
+
 const opts = parseArgs(process.argv.slice(2));
 if (!existsSync(opts.analyzer)) fail(`analyzer not found: ${opts.analyzer} (run npm run build?)`);
 const sets = opts.quick
@@ -331,9 +440,18 @@ const sets = opts.quick
 if (opts.sizeGb > 0) sets.push([`${opts.sizeGb} GB`, Math.round((opts.sizeGb * 1e9) / BYTES_PER_REQUEST)]);
 
 let failed = false;
-for (const [label, requests] of sets) {
+for (const [label, requests] of opts.main ? sets : []) {
   const r = await benchOne(label, requests, opts);
   failed ||= r.mismatch;
+}
+if (opts.adversarial && !opts.quick) {
+  for (const [shape, n] of [
+    ['pids', 1_000_000],
+    ['inodes', 5_000_000],
+  ]) {
+    const r = await benchAdversarial(shape, n, opts);
+    failed ||= r.mismatch;
+  }
 }
 rmSync(rssFile, { force: true });
 if (failed) fail('analyzer counts differ from the mawk reference');

@@ -5,6 +5,7 @@
  */
 import { errnoName, OP, opcodeName } from '../parse/opcodes.js';
 import { Daemon, type DaemonCode, type VirtiofsdSink } from '../parse/virtiofsd.js';
+import { CappedTable, IdSet, PagedCounts } from './bounded.js';
 import { type PendingRequest, PendingTable } from './pending-table.js';
 
 export interface PostMortemOptions {
@@ -18,6 +19,10 @@ export interface PostMortemOptions {
   maxPending?: number;
   /** Timeline buckets before neighbouring seconds are merged. */
   maxBuckets?: number;
+  /** PIDs counted exactly; beyond, the busiest are kept (heavy hitters) and counts become bounded estimates. */
+  maxPids?: number;
+  /** Nodeids ≥ 2^22 counted exactly (smaller ones always are); beyond, likewise. */
+  maxBigInodes?: number;
 }
 
 export interface OpcodeRow {
@@ -38,11 +43,16 @@ export interface PidRow {
   topOpcodes: { name: string; requests: number }[];
   first: number | null;
   last: number | null;
+  /** Present when the PID table overflowed and this PID had been evicted before: `requests`, `errors` and
+   * `topOpcodes` may be up to this many short (they are lower bounds). */
+  missedAtMost?: number;
 }
 export interface InodeRow {
   nodeid: number;
   requests: number;
   share: number;
+  /** As for PIDs: the count may be up to this many short (nodeids ≥ 2^22 beyond `maxBigInodes` only). */
+  missedAtMost?: number;
   /** C logs: the paths this nodeid had when it was used, most used first (nodeids are recycled). */
   paths?: { path: string; requests: number }[];
 }
@@ -127,6 +137,23 @@ export interface PostMortem {
   recent: RequestRow[];
   orphanReplyLines: number[];
   paths: { known: boolean; distinct: number };
+  /** Where memory caps made counts approximate (all exact on ordinary logs). */
+  bounds: CountBounds;
+}
+
+export interface CountBounds {
+  /** `totals.distinctPids` / `distinctInodes` are exact (false only past the id bitmap's page budget). */
+  distinctExact: boolean;
+  /** Every per-PID count is exact (the PID table never overflowed `maxPids`). */
+  pidsExact: boolean;
+  maxPids: number;
+  /** PIDs dropped from the table to stay within `maxPids`. */
+  pidEvictions: number;
+  /** No PID's count can be short by more than this; a PID with more requests than this is always listed. */
+  pidMaxError: number;
+  inodesExact: boolean;
+  inodeEvictions: number;
+  inodeMaxError: number;
 }
 
 const SMALL_OPS = 64;
@@ -139,7 +166,23 @@ const RESULT_NOREPLY = 2;
 const RESULT_OK = 0;
 
 class PidAgg {
+  /** Clears a recycled aggregate (see CappedTable.recycled). */
+  reset(): this {
+    this.requests = 0;
+    this.missed = 0;
+    this.secT = Number.NaN;
+    this.secN = 0;
+    this.prevT = Number.NaN;
+    this.prevN = 0;
+    this.errors = 0;
+    this.first = Number.NaN;
+    this.last = Number.NaN;
+    this.ops.fill(0);
+    this.otherOps = null;
+    return this;
+  }
   requests = 0;
+  missed = 0;
   /** Requests in second `secT` (for the per-second top PID without a map per second). */
   secT = Number.NaN;
   secN = 0;
@@ -194,11 +237,15 @@ export class PostMortemReducer implements VirtiofsdSink {
   private readonly opErr = new Float64Array(SMALL_OPS);
   private readonly opNoReply = new Float64Array(SMALL_OPS);
   private readonly opOther = new Map<number, { req: number; ok: number; err: number; noReply: number }>();
-  private readonly pids = new Map<number, PidAgg>();
+  private readonly pidSeen = new IdSet();
+  private readonly pids: CappedTable<PidAgg>;
   private lastPid = -1;
   private lastAgg: PidAgg | null = null;
   private inodeDirect: Uint32Array = new Uint32Array(1024);
-  private readonly inodeMap = new Map<number, number>();
+  private readonly bigInodeSeen = new IdSet();
+  /** Nodeids ≥ 2^22 counted exactly in pages; past the page budget, in the capped table. */
+  private readonly bigInodes = new PagedCounts();
+  private readonly inodeMap: CappedTable<{ requests: number; missed: number }>;
   private distinctInodes = 0;
   private readonly errnos = new Map<number, number>();
   private readonly opErrnos = new Map<number, number>();
@@ -259,7 +306,11 @@ export class PostMortemReducer implements VirtiofsdSink {
       unansweredListed: opts.unansweredListed ?? 50,
       maxPending: opts.maxPending ?? 200_000,
       maxBuckets: opts.maxBuckets ?? 20_000,
+      maxPids: opts.maxPids ?? 20_000,
+      maxBigInodes: opts.maxBigInodes ?? 65_536,
     };
+    this.pids = new CappedTable<PidAgg>(Math.max(1, this.opt.maxPids), this.pidSeen);
+    this.inodeMap = new CappedTable(Math.max(1, this.opt.maxBigInodes), this.bigInodeSeen);
     this.pending = new PendingTable(this.opt.maxPending);
     const n = Math.max(1, this.opt.recent);
     this.ringN = n;
@@ -321,9 +372,9 @@ export class PostMortemReducer implements VirtiofsdSink {
       if (pid !== this.lastPid || agg === null) {
         agg = this.pids.get(pid) ?? null;
         if (agg === null) {
-          agg = new PidAgg();
+          agg = this.pids.recycled()?.reset() ?? new PidAgg();
           agg.first = ts;
-          this.pids.set(pid, agg);
+          this.pids.insert(pid, agg);
         }
         this.lastPid = pid;
         this.lastAgg = agg;
@@ -362,9 +413,13 @@ export class PostMortemReducer implements VirtiofsdSink {
       if (nodeid >= arr.length) arr = this.growInodes(nodeid);
       if (arr[nodeid]++ === 0) this.distinctInodes++;
     } else {
-      const n = this.inodeMap.get(nodeid);
-      if (n === undefined) this.distinctInodes++;
-      this.inodeMap.set(nodeid, n === undefined ? 1 : n + 1);
+      const prev = this.bigInodes.add(nodeid);
+      if (prev === 0) this.bigInodeSeen.add(nodeid);
+      else if (prev < 0) {
+        const e = this.inodeMap.get(nodeid);
+        if (e !== undefined) e.requests++;
+        else this.inodeMap.insert(nodeid, { requests: 1, missed: 0 });
+      }
     }
     if (nodeid === 1 || this.entries > 0 || (daemon >= Daemon.c && nodeid > 1)) this.notePath(nodeid);
 
@@ -493,7 +548,8 @@ export class PostMortemReducer implements VirtiofsdSink {
   /** Requests per inode, as a map (for the top-N table). */
   private inodeCount(nodeid: number): number {
     if (nodeid < DIRECT_INODES) return nodeid < this.inodeDirect.length ? this.inodeDirect[nodeid] : 0;
-    return this.inodeMap.get(nodeid) ?? 0;
+    const n = this.bigInodes.get(nodeid);
+    return n >= 0 ? n : (this.inodeMap.get(nodeid)?.requests ?? 0);
   }
 
   private notePath(nodeid: number): void {
@@ -619,6 +675,8 @@ export class PostMortemReducer implements VirtiofsdSink {
     // 1. Shift next's line numbers into file coordinates.
     // A structured clone from a worker has lost its prototypes.
     const theirPending = Object.setPrototypeOf(o.pending, PendingTable.prototype) as PendingTable;
+    for (const t of [o.pids, o.inodeMap]) Object.setPrototypeOf(t, CappedTable.prototype);
+    for (const t of [o.pidSeen, o.bigInodeSeen]) Object.setPrototypeOf(t, IdSet.prototype);
     theirPending.remap(
       (l) => l + lineOffset,
       (t) => t,
@@ -772,7 +830,7 @@ export class PostMortemReducer implements VirtiofsdSink {
       }
       if (t === o.firstSec) {
         const counts = new Map<number, number>();
-        for (const [pid, agg] of this.pids) {
+        for (const [pid, agg] of this.pids.entries()) {
           if (agg.secT === t) counts.set(pid, agg.secN);
           else if (agg.prevT === t) counts.set(pid, agg.prevN);
         }
@@ -819,29 +877,7 @@ export class PostMortemReducer implements VirtiofsdSink {
       y.err += x.err;
       y.noReply += x.noReply;
     }
-    for (const [pid, x] of o.pids) {
-      const y = this.pids.get(pid);
-      if (y === undefined) {
-        this.pids.set(pid, x);
-        continue;
-      }
-      y.requests += x.requests;
-      y.errors += x.errors;
-      for (let op = 0; op < SMALL_OPS; op++) y.ops[op] += x.ops[op];
-      if (x.otherOps) {
-        if (y.otherOps === null) y.otherOps = new Map();
-        for (const [kk, v] of x.otherOps) y.otherOps.set(kk, (y.otherOps.get(kk) ?? 0) + v);
-      }
-      if (Number.isNaN(y.first)) y.first = x.first;
-      if (!Number.isNaN(x.last)) y.last = x.last;
-      if (x.secT === y.secT) y.secN += x.secN;
-      else if (!Number.isNaN(x.secT)) {
-        y.prevT = y.secT;
-        y.prevN = y.secN;
-        y.secT = x.secT;
-        y.secN = x.secN;
-      }
-    }
+    this.mergePids(o);
     this.lastPid = -1;
     this.lastAgg = null;
     if (o.inodeDirect.length > this.inodeDirect.length) this.growInodes(o.inodeDirect.length - 1);
@@ -853,11 +889,19 @@ export class PostMortemReducer implements VirtiofsdSink {
       if (direct[id] === 0) this.distinctInodes++;
       direct[id] += v;
     }
-    for (const [id, v] of o.inodeMap) {
-      const n = this.inodeMap.get(id);
-      if (n === undefined) this.distinctInodes++;
-      this.inodeMap.set(id, (n ?? 0) + v);
+    Object.setPrototypeOf(o.bigInodes, PagedCounts.prototype);
+    for (const [id, n] of o.bigInodes.entries()) {
+      const prev = this.bigInodes.add(id, n);
+      if (prev === 0) this.bigInodeSeen.add(id);
+      else if (prev < 0) {
+        const e = this.inodeMap.get(id);
+        if (e !== undefined) e.requests += n;
+        else this.inodeMap.insert(id, { requests: n, missed: 0 });
+      }
     }
+    mergeCapped(this.inodeMap, this.bigInodeSeen, o.inodeMap, o.bigInodeSeen, (y, x) => {
+      y.requests += x.requests;
+    });
     for (const [kk, v] of o.errnos) this.errnos.set(kk, (this.errnos.get(kk) ?? 0) + v);
     for (const [kk, v] of o.opErrnos) this.opErrnos.set(kk, (this.opErrnos.get(kk) ?? 0) + v);
     this.requests += o.requests;
@@ -886,6 +930,34 @@ export class PostMortemReducer implements VirtiofsdSink {
     }
     if (!(this.first <= o.first)) this.first = Number.isNaN(o.first) ? this.first : o.first;
     if (!(this.last >= o.last)) this.last = Number.isNaN(o.last) ? this.last : o.last;
+  }
+
+  /** Drops what another thread does not need (recycled PID aggregates) before the reducer is sent there. */
+  prepareExport(): void {
+    this.pids.dropRecycled();
+    this.inodeMap.dropRecycled();
+  }
+
+  /** The PID tables of two consecutive ranges, added; a PID one side had evicted carries that side's bound. */
+  private mergePids(o: PostMortemReducer): void {
+    mergeCapped(this.pids, this.pidSeen, o.pids, o.pidSeen, (y, x) => {
+      y.requests += x.requests;
+      y.errors += x.errors;
+      for (let op = 0; op < SMALL_OPS; op++) y.ops[op] += x.ops[op];
+      if (x.otherOps) {
+        if (y.otherOps === null) y.otherOps = new Map();
+        for (const [kk, v] of x.otherOps) y.otherOps.set(kk, (y.otherOps.get(kk) ?? 0) + v);
+      }
+      if (Number.isNaN(y.first)) y.first = x.first;
+      if (!Number.isNaN(x.last)) y.last = x.last;
+      if (x.secT === y.secT) y.secN += x.secN;
+      else if (!Number.isNaN(x.secT)) {
+        y.prevT = y.secT;
+        y.prevN = y.secN;
+        y.secT = x.secT;
+        y.secN = x.secN;
+      }
+    });
   }
 
   /** Rust ≤ 1.6 never logged a successful Read/Readdir/Readdirplus reply: without any such OK reply seen, their
@@ -948,7 +1020,7 @@ export class PostMortemReducer implements VirtiofsdSink {
     // By PID
     const byPid: PidRow[] = [];
     const pidOps: PidOpcodeRow[] = [];
-    for (const [pid, agg] of this.pids) {
+    for (const [pid, agg] of this.pids.entries()) {
       const ops: { name: string; requests: number; opcode: number }[] = [];
       for (let op = 0; op < SMALL_OPS; op++) {
         const c = agg.ops[op];
@@ -966,6 +1038,7 @@ export class PostMortemReducer implements VirtiofsdSink {
         topOpcodes: ops.slice(0, 3).map((o) => ({ name: o.name, requests: o.requests })),
         first: finite(agg.first),
         last: finite(agg.last),
+        ...(agg.missed > 0 ? { missedAtMost: agg.missed } : {}),
       });
     }
     byPid.sort((a, b) => b.requests - a.requests || a.pid - b.pid);
@@ -976,6 +1049,8 @@ export class PostMortemReducer implements VirtiofsdSink {
     const rootRequests = this.inodeCount(1);
     const inodeRows: InodeRow[] = topInodes.map(([nodeid, requests]) => {
       const row: InodeRow = { nodeid, requests, share: share(requests) };
+      const missed = nodeid >= DIRECT_INODES ? (this.inodeMap.get(nodeid)?.missed ?? 0) : 0;
+      if (missed > 0) row.missedAtMost = missed;
       const m = this.inodePaths.get(nodeid);
       if (m !== undefined && this.entries > 0) {
         row.paths = [...m]
@@ -1056,8 +1131,8 @@ export class PostMortemReducer implements VirtiofsdSink {
         unansweredBeforeInit: this.unansweredBeforeInit,
         supersededRequests: this.superseded,
         evictedPending: this.evicted + this.pending.evicted,
-        distinctPids: this.pids.size,
-        distinctInodes: this.distinctInodes,
+        distinctPids: this.pidSeen.size,
+        distinctInodes: this.distinctInodes + this.bigInodeSeen.size,
       },
       rate: {
         meanPerSec: durationSec > 0 ? total / durationSec : 0,
@@ -1068,7 +1143,7 @@ export class PostMortemReducer implements VirtiofsdSink {
       byOpcode,
       byPid,
       byInode: {
-        distinct: this.distinctInodes,
+        distinct: this.distinctInodes + this.bigInodeSeen.size,
         rootRequests,
         rootShare: share(rootRequests),
         top: inodeRows,
@@ -1080,6 +1155,16 @@ export class PostMortemReducer implements VirtiofsdSink {
       recent,
       orphanReplyLines: [...this.orphanLines],
       paths: { known: this.entries > 0, distinct: this.paths.size },
+      bounds: {
+        distinctExact: this.pidSeen.exact && this.bigInodeSeen.exact,
+        pidsExact: this.pids.exact,
+        maxPids: this.pids.cap,
+        pidEvictions: this.pids.evictions,
+        pidMaxError: this.pids.floor,
+        inodesExact: this.inodeMap.exact,
+        inodeEvictions: this.inodeMap.evictions,
+        inodeMaxError: this.inodeMap.floor,
+      },
     };
   }
 
@@ -1152,9 +1237,56 @@ export class PostMortemReducer implements VirtiofsdSink {
       }
     }
     for (const [k, v] of best) cand.set(k, v);
-    for (const [k, v] of this.inodeMap) cand.set(k, v);
+    for (const [k, v] of topEntries(this.bigInodes.entries(), n)) cand.set(k, v);
+    for (const [k, v] of this.inodeMap.entries()) cand.set(k, v.requests);
     return topEntries(cand, n);
   }
+}
+
+/** What the memory caps made approximate, in words (nothing on an ordinary log). */
+export function boundsWarnings(pm: PostMortem): string[] {
+  const b = pm.bounds;
+  const out: string[] = [];
+  const n = (x: number) => x.toLocaleString('en-US');
+  if (!b.pidsExact)
+    out.push(
+      `${n(pm.totals.distinctPids)} distinct PIDs: per-PID counts are kept for the busiest ${n(b.maxPids)} (${n(b.pidEvictions)} evictions); a listed PID's counts may be up to ${n(b.pidMaxError)} short (its missedAtMost), and any PID with more than ${n(b.pidMaxError)} requests is listed`,
+    );
+  if (!b.inodesExact)
+    out.push(
+      `nodeids above 2^22 beyond the paged counters: counts kept for the busiest (${n(b.inodeEvictions)} evictions), each at most ${n(b.inodeMaxError)} short`,
+    );
+  if (!b.distinctExact) out.push('distinct PID/inode counts are lower bounds (id bitmap budget reached)');
+  return out;
+}
+
+/**
+ * Adds table `b` (the next byte range) into `a`. A key that one side had evicted but the other still holds may be
+ * short by that side's floor; the merged floor is the sum (a key evicted on both sides lost both). Over the cap
+ * afterwards, the smaller half goes.
+ */
+function mergeCapped<V extends { requests: number; missed: number }>(
+  a: CappedTable<V>,
+  aSeen: IdSet,
+  b: CappedTable<V>,
+  bSeen: IdSet,
+  add: (into: V, from: V) => void,
+): void {
+  if (b.floor > 0) for (const [k, v] of a.entries()) if (!b.has(k) && bSeen.has(k)) v.missed += b.floor;
+  for (const [k, x] of b.entries()) {
+    const y = a.get(k);
+    if (y === undefined) {
+      if (a.floor > 0 && aSeen.has(k)) x.missed += a.floor;
+      a.put(k, x);
+      continue;
+    }
+    add(y, x);
+    y.missed += x.missed;
+  }
+  a.floor += b.floor;
+  a.evictions += b.evictions;
+  aSeen.union(bSeen);
+  a.shrink();
 }
 
 function argmax(m: Map<number, number>): [number | null, number] {
@@ -1170,7 +1302,7 @@ function argmax(m: Map<number, number>): [number | null, number] {
 }
 
 /** The `n` largest entries by value (ties: smaller key first), without sorting the whole map. */
-export function topEntries(m: Map<number, number>, n: number): [number, number][] {
+export function topEntries(m: Iterable<[number, number]>, n: number): [number, number][] {
   const out: [number, number][] = [];
   if (n <= 0) return out;
   let min = -1;

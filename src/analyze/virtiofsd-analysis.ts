@@ -19,7 +19,7 @@ import {
   type Wrapper,
   wrapperRecord,
 } from '../parse/virtiofsd.js';
-import { type PostMortem, type PostMortemOptions, PostMortemReducer } from './postmortem.js';
+import { boundsWarnings, type PostMortem, type PostMortemOptions, PostMortemReducer } from './postmortem.js';
 
 const RESOLUTION_ORDER: TimeResolution[] = [
   'none',
@@ -137,6 +137,7 @@ export class VirtiofsdAnalysis {
 
   /** The parts another thread sends back after analysing one byte range (structured-clone friendly). */
   exportParts(): RangeParts {
+    this.reducer.prepareExport();
     return {
       reducer: this.reducer,
       parserStats: this.parser.stats,
@@ -162,8 +163,6 @@ export class VirtiofsdAnalysis {
       a.clocks[c] = (a.clocks[c] ?? 0) + n;
     a.ansiLines += b.ansiLines;
     a.backwardSteps += b.backwardSteps;
-    if (RESOLUTION_ORDER.indexOf(b.resolution) > RESOLUTION_ORDER.indexOf(a.resolution))
-      a.resolution = b.resolution;
     const fa = a.libfuse;
     const fb = b.libfuse;
     if (offset === 0) fa.atStart = fb.atStart;
@@ -178,6 +177,8 @@ export class VirtiofsdAnalysis {
     }
     fa.sawPathOp ||= fb.sawPathOp;
     fa.synced ||= fb.synced;
+    if (RESOLUTION_ORDER.indexOf(b.resolution) > RESOLUTION_ORDER.indexOf(a.resolution))
+      a.resolution = b.resolution;
     for (const u of b.unrecognizedSamples) {
       if (a.unrecognizedSamples.length < 10)
         a.unrecognizedSamples.push({ line: u.line + offset, text: u.text });
@@ -198,7 +199,6 @@ export class VirtiofsdAnalysis {
   /** Whether `absorb(parts)` is exact (see PostMortemReducer.canAbsorb). */
   canAbsorb(parts: RangeParts): boolean {
     if (parts.binary || this.binary) return false;
-    const r = Object.setPrototypeOf(parts.reducer, PostMortemReducer.prototype) as PostMortemReducer;
     // libfuse: the range must start in the mode this one ended in, and its first path lines must not depend on a
     // path (or the request that printed it) from before its start.
     const fa = this.parser.stats.libfuse;
@@ -207,6 +207,7 @@ export class VirtiofsdAnalysis {
       if (fa.atEnd !== fb.atStart || fb.needsLastOp) return false;
       if (fa.openAtEnd && fb.needsPending) return false;
     }
+    const r = Object.setPrototypeOf(parts.reducer, PostMortemReducer.prototype) as PostMortemReducer;
     return this.reducer.canAbsorb(r);
   }
 
@@ -261,6 +262,7 @@ export class VirtiofsdAnalysis {
         `${pm.totals.evictedPending} outstanding requests dropped from pairing (over the pending cap)`,
       );
     }
+    warnings.push(...boundsWarnings(pm));
     if (pm.totals.unansweredBeforeInit > 0) {
       warnings.push(
         `${pm.totals.unansweredBeforeInit} request(s) were still unanswered when a new INIT restarted the session`,

@@ -10,10 +10,10 @@ import {
   VirtiofsdAnalysis,
 } from '../analyze/virtiofsd-analysis.js';
 import { UnusableInputError, type VfsError } from '../errors.js';
-import { TeeSink } from '../parse/virtiofsd.js';
+import { TeeSink, type VirtiofsdSink } from '../parse/virtiofsd.js';
 import { VerdictEngine, type VerdictEngineOptions } from '../verdict/engine.js';
 import { isStdin, openByteSource } from './byte-source.js';
-import { analyzeParallel, PARALLEL_MIN_BYTES, threadCount } from './parallel.js';
+import { analyzeParallel, PARALLEL_MIN_BYTES, type ParallelOutcome, threadCount } from './parallel.js';
 
 export interface InputOutcome {
   file: string;
@@ -30,7 +30,7 @@ export interface InputOptions extends AnalysisOptions {
   threads?: number;
   /** Smallest file split across threads (default PARALLEL_MIN_BYTES; tests lower it). */
   parallelMinBytes?: number;
-  /** Also feed a verdict engine with these options (one sequential pass: no thread split). */
+  /** Also feed a verdict engine with these options (every event in file order, whether split or not). */
   verdict?: VerdictEngineOptions;
 }
 
@@ -39,22 +39,34 @@ export async function analyzeInput(
   opts: InputOptions = {},
   onProgress?: ProgressFn,
 ): Promise<InputOutcome> {
-  const engine = opts.verdict ? new VerdictEngine(opts.verdict) : undefined;
-  // one sequential pass feeds the reducer, the verdict engine and any extra sink (e.g. the FUSE unique watch)
+  const makeEngine = () => (opts.verdict ? new VerdictEngine(opts.verdict) : undefined);
+  let engine = makeEngine();
   const extra = opts.extraSink;
-  if (engine) opts = { ...opts, extraSink: extra ? new TeeSink(engine, extra) : engine };
-  const parallel = engine || extra ? null : await tryParallel(path, opts, onProgress);
-  if (parallel !== null) {
-    const result = parallel.result();
-    return { file: path, analysis: result, error: unusable(result) };
+  // Whatever needs every event in file order (the verdict engine, the FUSE unique watch): fed by replaying the
+  // workers' event batches, or directly by the sequential reader.
+  const ordered = (e: VerdictEngine | undefined) => (e ? (extra ? new TeeSink(e, extra) : e) : extra);
+  let seqOpts: InputOptions = { ...opts, extraSink: ordered(engine) };
+  let parallel: ParallelOutcome | null = null;
+  try {
+    parallel = await tryParallel(path, opts, ordered(engine), onProgress);
+  } catch {
+    // A worker failed part-way: start over on one thread with a fresh engine (the unique watch keeps first hits).
+    engine = makeEngine();
+    seqOpts = { ...opts, extraSink: ordered(engine) };
   }
+  if (parallel?.analysis) {
+    const result = parallel.analysis.result();
+    return { file: path, analysis: result, error: unusable(result), engine };
+  }
+  // The merge would not be exact, but the ordered sinks saw every event: read again for the post-mortem only.
+  if (parallel?.replayed) seqOpts = { ...opts, extraSink: undefined };
   let source: Awaited<ReturnType<typeof openByteSource>>;
   try {
     source = await openByteSource(path);
   } catch (err) {
     return { file: path, analysis: null, error: err as VfsError };
   }
-  const analysis = new VirtiofsdAnalysis(source.name, opts);
+  const analysis = new VirtiofsdAnalysis(source.name, seqOpts);
   let error: VfsError | null = null;
   let lastProgress = 0;
   try {
@@ -79,12 +91,17 @@ export async function analyzeInput(
   return { file: source.name, analysis: keep ? result : null, error, engine };
 }
 
-/** Large plain virtiofsd logs are split across worker threads; null means "read it sequentially". */
+/**
+ * Large plain virtiofsd logs are split across worker threads (`events` then gets every event, in order, from
+ * their batches); null means "read it sequentially" and nothing reached `events`. Throws when a worker failed
+ * after events were replayed.
+ */
 async function tryParallel(
   path: string,
   opts: InputOptions,
+  events: VirtiofsdSink | undefined,
   onProgress?: ProgressFn,
-): Promise<VirtiofsdAnalysis | null> {
+): Promise<ParallelOutcome | null> {
   const threads = threadCount(opts.threads);
   if (threads < 2 || isStdin(path)) return null;
   let size: number;
@@ -95,11 +112,7 @@ async function tryParallel(
   } catch {
     return null; // the sequential path reports the error
   }
-  try {
-    return await analyzeParallel(path, size, opts, threads, (done) => onProgress?.(path, done, size));
-  } catch {
-    return null;
-  }
+  return await analyzeParallel(path, size, opts, threads, (done) => onProgress?.(path, done, size), events);
 }
 
 /** Why a fully read input holds nothing to analyse, or null when it does. */

@@ -1,14 +1,16 @@
 /**
  * Parallel analysis of one large plain-text log: worker threads each read a byte range that starts and ends on a
  * line boundary, and the main thread merges their results in file order (VirtiofsdAnalysis.absorb). Used only
- * where the merge is exact; returns null otherwise, and the caller reads the file sequentially.
+ * where the merge is exact; otherwise the caller reads the file sequentially. The workers can also send what they
+ * parsed as event batches, which this thread replays in file order into the verdict engine: one parse, all cores.
  */
 
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type AnalysisOptions, type RangeParts, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
-import { sniffLibfuse, VirtiofsdLineParser } from '../parse/virtiofsd.js';
+import { type EventBatch, replayBatch } from '../parse/event-batch.js';
+import { sniffLibfuse, VirtiofsdLineParser, type VirtiofsdSink } from '../parse/virtiofsd.js';
 import type { RangeJob } from './range-worker.js';
 
 /** Below this size one thread is faster than starting workers. */
@@ -37,20 +39,35 @@ export function looksLikeVirtiofsdLog(head: Buffer): boolean {
   );
 }
 
+export interface ParallelOutcome {
+  /** The merged analysis, or null where the merge would not be exact (read the file again sequentially). */
+  analysis: VirtiofsdAnalysis | null;
+  /** Every event of the file reached `events` in file order (false when none was asked for). */
+  replayed: boolean;
+}
+
+/**
+ * Analyse `path` on `threads` worker threads. With `events`, the workers also record what they parse as event
+ * batches and this thread replays them into `events` in file order while the workers go on: the log is parsed
+ * once, and the sink sees exactly the sequence a sequential reader would give it (line numbers included).
+ * Returns null when the file is not worth splitting (nothing was replayed then); throws when a worker fails.
+ */
 export async function analyzeParallel(
   path: string,
   size: number,
   opts: AnalysisOptions,
   threads: number,
   onProgress?: (done: number) => void,
-): Promise<VirtiofsdAnalysis | null> {
+  events?: VirtiofsdSink,
+): Promise<ParallelOutcome | null> {
   const fh = await open(path, 'r');
   const jobs: RangeJob[] = [];
   try {
     const head = Buffer.alloc(Math.min(size, WINDOW));
     await fh.read(head, 0, head.length, 0);
     if (!looksLikeVirtiofsdLog(head)) return null;
-    // libfuse -d: start ranges on a request line, where no `LOOKUP /x` is waiting for its `NODEID: n`.
+    // libfuse -d: start ranges on a request line, where no `LOOKUP /x` is waiting for its `NODEID: n` (so the
+    // ranges' events are also exactly what one reader would see).
     const startWith = sniffLibfuse(head, opts) || opts.format === 'libfuse' ? 'unique: ' : '';
     const bounds = [0];
     for (let k = 1; k < threads; k++) {
@@ -62,37 +79,78 @@ export async function analyzeParallel(
     bounds.push(size);
     for (let k = 0; k + 1 < bounds.length; k++) {
       const seedTs = k === 0 ? Number.NaN : await lastStampBefore(fh, bounds[k], opts);
-      jobs.push({ path, start: bounds[k], end: bounds[k + 1], seedTs, opts });
+      const { extraSink: _, ...plain } = opts;
+      jobs.push({
+        path,
+        start: bounds[k],
+        end: bounds[k + 1],
+        seedTs,
+        opts: plain,
+        record: events !== undefined,
+      });
     }
   } finally {
     await fh.close();
   }
   const done = new Array<number>(jobs.length).fill(0);
-  const results = await Promise.all(
-    jobs.map(
-      (job, k) =>
-        new Promise<RangeParts>((resolve, reject) => {
-          const w = new Worker(workerUrl(), { workerData: job });
-          w.on('message', (m: { progress?: number; parts?: RangeParts; error?: string }) => {
-            if (m.progress !== undefined) {
-              done[k] = m.progress;
-              onProgress?.(done.reduce((a, b) => a + b, 0));
-            } else if (m.parts) resolve(m.parts);
-            else if (m.error) reject(new Error(m.error));
-          });
-          w.on('error', reject);
-          w.on('exit', (code) => {
-            if (code !== 0) reject(new Error(`analysis worker exited with code ${code}`));
-          });
-        }),
-    ),
-  );
-  const analysis = new VirtiofsdAnalysis(path, opts);
+  // Replay in file order: range k's batches wait until every range before it has been replayed whole.
+  const queued: EventBatch[][] = jobs.map(() => []);
+  const finished: (RangeParts | null)[] = jobs.map(() => null);
+  const workers: Worker[] = [];
+  let cursor = 0;
+  let lineOffset = 0;
+  const replay = (k: number, batch: EventBatch) => {
+    if (events) replayBatch(batch, events, lineOffset);
+    workers[k].postMessage({ credit: 1 });
+  };
+  const advance = () => {
+    while (cursor < jobs.length && finished[cursor] !== null) {
+      lineOffset += (finished[cursor] as RangeParts).scannerStats.lines;
+      cursor++;
+      if (cursor < jobs.length) for (const b of queued[cursor].splice(0)) replay(cursor, b);
+    }
+  };
+  let results: RangeParts[];
+  try {
+    results = await Promise.all(
+      jobs.map(
+        (job, k) =>
+          new Promise<RangeParts>((resolve, reject) => {
+            const w = new Worker(workerUrl(), { workerData: job });
+            workers[k] = w;
+            w.on(
+              'message',
+              (m: { progress?: number; batch?: EventBatch; parts?: RangeParts; error?: string }) => {
+                if (m.progress !== undefined) {
+                  done[k] = m.progress;
+                  onProgress?.(done.reduce((a, b) => a + b, 0));
+                } else if (m.batch) {
+                  if (k === cursor) replay(k, m.batch);
+                  else queued[k].push(m.batch);
+                } else if (m.parts) {
+                  finished[k] = m.parts;
+                  if (k === cursor) advance();
+                  resolve(m.parts);
+                } else if (m.error) reject(new Error(m.error));
+              },
+            );
+            w.on('error', reject);
+            w.on('exit', (code) => {
+              if (code !== 0) reject(new Error(`analysis worker exited with code ${code}`));
+            });
+          }),
+      ),
+    );
+  } catch (err) {
+    for (const w of workers) void w?.terminate();
+    throw err;
+  }
+  const analysis = new VirtiofsdAnalysis(path, { ...opts, extraSink: undefined });
   for (const parts of results) {
-    if (!analysis.canAbsorb(parts)) return null;
+    if (!analysis.canAbsorb(parts)) return { analysis: null, replayed: events !== undefined };
     analysis.absorb(parts);
   }
-  return analysis;
+  return { analysis, replayed: events !== undefined };
 }
 
 /** Offset of the first line that starts at or after `pos` (with `startWith`, if given), or null when none is near. */

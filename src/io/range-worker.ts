@@ -2,6 +2,7 @@
 import { open } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type AnalysisOptions, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
+import { batchBuffers, type EventBatch, EventRecorder } from '../parse/event-batch.js';
 
 export interface RangeJob {
   path: string;
@@ -9,13 +10,36 @@ export interface RangeJob {
   end: number;
   seedTs: number;
   opts: AnalysisOptions;
+  /** Also send the parsed events as batches (see analyzeParallel), at most MAX_INFLIGHT ahead of the reader. */
+  record: boolean;
 }
+
+/** Batches sent but not yet replayed by the main thread; the reader waits beyond this (bounds memory). */
+const MAX_INFLIGHT = 8;
 
 const CHUNK = 1 << 20;
 
 async function run(job: RangeJob): Promise<void> {
-  const analysis = new VirtiofsdAnalysis(job.path, job.opts);
+  const ready: EventBatch[] = [];
+  const recorder = job.record ? new EventRecorder((b) => ready.push(b)) : undefined;
+  const analysis = new VirtiofsdAnalysis(job.path, { ...job.opts, extraSink: recorder });
   analysis.parser.ts = job.seedTs;
+  let inflight = 0;
+  let wake: (() => void) | null = null;
+  parentPort?.on('message', (m: { credit?: number }) => {
+    if (m.credit) {
+      inflight -= m.credit;
+      wake?.();
+      wake = null;
+    }
+  });
+  const send = async () => {
+    for (const batch of ready.splice(0)) {
+      parentPort?.postMessage({ batch }, batchBuffers(batch));
+      inflight++;
+    }
+    while (inflight >= MAX_INFLIGHT) await new Promise<void>((r) => (wake = r));
+  };
   const fh = await open(job.path, 'r');
   try {
     let pos = job.start;
@@ -28,14 +52,44 @@ async function run(job: RangeJob): Promise<void> {
       analysis.push(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
       pos += bytesRead;
       if (++n % 16 === 0) parentPort?.postMessage({ progress: pos - job.start });
+      if (ready.length > 0) await send();
     }
   } finally {
     await fh.close();
   }
   analysis.end();
-  parentPort?.postMessage({ parts: analysis.exportParts() });
+  recorder?.flush();
+  for (const batch of ready.splice(0)) parentPort?.postMessage({ batch }, batchBuffers(batch));
+  const parts = analysis.exportParts();
+  // Move the typed arrays (counters, bitmaps, tables: megabytes) instead of copying them into the main thread.
+  parentPort?.postMessage({ parts }, transferables(parts));
+  parentPort?.unref();
 }
 
 run(workerData as RangeJob).catch((err: unknown) => {
   parentPort?.postMessage({ error: err instanceof Error ? err.message : String(err) });
 });
+
+/** Every ArrayBuffer reachable from `root` through plain objects, arrays, Maps and typed arrays. */
+function transferables(root: unknown): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const seen = new Set<object>();
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
+    if (ArrayBuffer.isView(v)) {
+      const b = v.buffer;
+      // Only whole, unpooled buffers: a small typed array may share Node's pool with unrelated data.
+      if (b instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === b.byteLength) out.add(b);
+    } else if (v instanceof Map) {
+      for (const [k, x] of v) stack.push(k, x);
+    } else if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+    } else {
+      for (const x of Object.values(v)) stack.push(x);
+    }
+  }
+  return [...out];
+}

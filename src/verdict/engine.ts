@@ -26,6 +26,7 @@
  * `minLoopRate` and make up `minLoopShare` of all requests while it runs.
  */
 
+import { IntMap } from '../analyze/bounded.js';
 import { PendingTable } from '../analyze/pending-table.js';
 import { PidNames } from '../analyze/pid-names.js';
 import { ProgressClock, type ProgressClockOptions } from '../analyze/progress.js';
@@ -109,7 +110,11 @@ export interface EngineSizes {
 export class VerdictEngine implements VirtiofsdSink {
   readonly thresholds: VerdictThresholds;
   private readonly ages: InodeAges;
-  private readonly pids = new Map<number, PidLoop>();
+  private readonly pids = new IntMap<PidLoop>();
+  /** Eviction candidates, oldest first, with the `lastSeq` each had when listed (see `leastRecent`). */
+  private lru: PidLoop[] = [];
+  private lruSeq: number[] = [];
+  private lruHead = 0;
   private readonly finished: LoopEpisode[] = [];
   private readonly names: PidNameSource;
   private readonly ownNames: PidNames | undefined;
@@ -252,17 +257,38 @@ export class VerdictEngine implements VirtiofsdSink {
   private stream(pid: number): PidLoop {
     let s = this.pids.get(pid);
     if (s) return s;
+    let recycled: PidLoop | undefined;
     if (this.pids.size >= this.thresholds.maxPids) {
-      let victim: PidLoop | undefined;
-      for (const c of this.pids.values()) if (!victim || c.lastSeq < victim.lastSeq) victim = c;
+      const victim = this.leastRecent();
       if (victim) {
         victim.close();
         this.pids.delete(victim.pid);
+        recycled = victim;
       }
     }
-    s = new PidLoop(pid, this.thresholds, (e) => this.keepEpisode(e));
+    s = recycled ? recycled.reuse(pid) : new PidLoop(pid, this.thresholds, (e) => this.keepEpisode(e));
     this.pids.set(pid, s);
     return s;
+  }
+
+  /**
+   * The tracker with the smallest `lastSeq` (exact LRU) in amortised O(log maxPids): one scan keeps the oldest
+   * quarter sorted with the `lastSeq` each had. A candidate whose `lastSeq` is unchanged is still the oldest of
+   * all — every tracker outside the list had a larger `lastSeq` at the scan, and `lastSeq` only grows.
+   */
+  private leastRecent(): PidLoop | undefined {
+    for (;;) {
+      while (this.lruHead < this.lru.length) {
+        const c = this.lru[this.lruHead];
+        const seq = this.lruSeq[this.lruHead++];
+        if (this.pids.get(c.pid) === c && c.lastSeq === seq) return c;
+      }
+      if (this.pids.size === 0) return undefined;
+      const all = [...this.pids.values()].sort((a, b) => a.lastSeq - b.lastSeq);
+      this.lru = all.slice(0, Math.max(1, all.length >> 2));
+      this.lruSeq = this.lru.map((c) => c.lastSeq);
+      this.lruHead = 0;
+    }
   }
 
   private keepEpisode(e: LoopEpisode): void {
@@ -403,7 +429,10 @@ export class VerdictEngine implements VirtiofsdSink {
 
   private allEpisodes(): LoopEpisode[] {
     const out = [...this.finished];
-    for (const s of this.pids.values()) if (s.episode && this.sustained(s.episode)) out.push(s.episode);
+    const running: LoopEpisode[] = [];
+    for (const s of this.pids.values()) if (s.episode && this.sustained(s.episode)) running.push(s.episode);
+    running.sort((a, b) => a.onsetSeq - b.onsetSeq);
+    out.push(...running);
     return out;
   }
 
@@ -443,7 +472,8 @@ export class VerdictEngine implements VirtiofsdSink {
       // Whole-second stamps: a guest line within the loop's last stamped second may precede its last request.
       const after = e.lastTs + (this.stepOf(e.lastTs) ? 0 : 1000);
       if (this.marks.length > 0 && this.marks[this.marks.length - 1].t > after) continue;
-      if (!best || e.onsetTs < best.onsetTs) best = e;
+      if (!best || e.onsetTs < best.onsetTs || (e.onsetTs === best.onsetTs && e.onsetSeq < best.onsetSeq))
+        best = e;
     }
     return best;
   }

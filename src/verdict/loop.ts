@@ -16,6 +16,7 @@
  *   whatever the log length.
  */
 
+import { IntMap } from '../analyze/bounded.js';
 import { opcodeName } from '../parse/opcodes.js';
 import type { VerdictThresholds } from './thresholds.js';
 
@@ -41,7 +42,7 @@ export class InodeAges {
   private readonly ringSeq: Float64Array;
   private ringHead = 0;
   private ringLen = 0;
-  private readonly big = new Map<number, number>();
+  private readonly big = new IntMap<number>();
   private live = 0;
   constructor(
     private readonly freshSpan: number,
@@ -241,7 +242,7 @@ export class PidLoop {
   episode: LoopEpisode | undefined;
 
   constructor(
-    readonly pid: number,
+    public pid: number,
     private readonly th: VerdictThresholds,
     private readonly onClose: (e: LoopEpisode) => void,
   ) {
@@ -255,6 +256,23 @@ export class PidLoop {
     this.startTs = new Float64Array(th.maxPeriod + 1);
     this.startLine = new Float64Array(th.maxPeriod + 1);
     this.startSeq = new Float64Array(th.maxPeriod + 1);
+  }
+
+  /**
+   * Starts over for another PID (the engine recycles evicted trackers instead of allocating ~7 KiB per new PID).
+   * The caller has closed the episode. Only the run lengths need clearing: every other slot is written before a
+   * run reads it.
+   */
+  reuse(pid: number): this {
+    this.pid = pid;
+    this.run.fill(0);
+    this.n = 0;
+    this.lastSeq = 0;
+    this.lastTs = Number.NaN;
+    this.requests = 0;
+    this.episode = undefined;
+    this.resetNoise();
+    return this;
   }
 
   /** Number of tokens held (the ring) — constant; for memory tests. */
@@ -275,19 +293,23 @@ export class PidLoop {
     this.lastTs = ts;
     const maxP = Math.min(this.th.maxPeriod, i);
     let found = 0;
+    const tok = this.tok;
+    const run = this.run;
+    // s0 walks back from slot (i - 1) % R without a division per period.
+    let s0 = i % R;
     for (let p = 1; p <= maxP; p++) {
-      if (this.tok[(i - p) % R] === token) {
-        if (this.run[p] === 0) {
-          const s0 = (i - p) % R;
+      s0 = s0 === 0 ? R - 1 : s0 - 1;
+      if (tok[s0] !== token) {
+        if (run[p] !== 0) run[p] = 0;
+      } else {
+        if (run[p] === 0) {
           this.runStart[p] = i - p;
           this.startTs[p] = this.ts[s0];
           this.startLine[p] = this.line[s0];
           this.startSeq[p] = this.seq[s0];
         }
-        const L = ++this.run[p];
+        const L = ++run[p];
         if (found === 0 && L >= p * (SEED_REPS - 1) && L >= SEED_MIN_RUN) found = p;
-      } else {
-        this.run[p] = 0;
       }
     }
 

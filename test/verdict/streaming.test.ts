@@ -138,6 +138,36 @@ describe('memory stays bounded by the windows, not the log length', () => {
     expect(engine.currentVerdict().kind).toBeDefined();
   }, 60_000);
 
+  it('a million one-shot PIDs beside a loop: the least recently active trackers go, the looping PID stays', () => {
+    const th = { maxPids: 64, minLoopSec: 5 };
+    const engine = new VerdictEngine({ thresholds: th });
+    const t0 = Date.UTC(2026, 0, 1);
+    let u = 2;
+    for (let i = 0; i < 1_000_000; i++) {
+      const ts = t0 + Math.floor(i / 20); // 20k req/s: 50 s
+      if (i % 3 !== 2) {
+        // the looping PID: Lookup(1) → Getattr(139), two thirds of all requests
+        engine.request(
+          ts,
+          i + 1,
+          i % 3 === 0 ? OP.LOOKUP : OP.GETATTR,
+          i % 3 === 0 ? 1 : 139,
+          u,
+          1180,
+          Daemon.rust,
+        );
+      } else {
+        engine.request(ts, i + 1, OP.GETATTR, 1 + (i % 97), u, 10_000 + i, Daemon.rust); // a new PID every time
+      }
+      engine.reply(ts, i + 1, u, 0, 120);
+      u += 2;
+    }
+    expect(engine.sizes.pids).toBeLessThanOrEqual(th.maxPids);
+    const v = engine.currentVerdict();
+    expect(v.kind, v.title).toBe('livelock');
+    expect(v.culprits[0].pid).toBe(1180);
+  }, 60_000);
+
   it('a long loop keeps O(1) state for the looping PID', () => {
     const engine = new VerdictEngine();
     const t0 = Date.UTC(2026, 0, 1);
