@@ -198,7 +198,8 @@ export class SupervisedChild {
       });
       sub.on('exit', (code, signal) => resolveExit({ exitCode: code, signal, at: Date.now() }));
       sub.on('error', (e) => {
-        if (sub?.pid === undefined || sub.exitCode === null)
+        // only a failed spawn: a running child's exit comes from 'exit'
+        if (sub?.pid === undefined)
           resolveExit({ exitCode: null, signal: null, spawnError: String(e.message ?? e), at: Date.now() });
       });
     } catch (e) {
