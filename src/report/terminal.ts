@@ -240,7 +240,9 @@ export function renderTerminal(a: InputAnalysis, o: TerminalOptions): string {
 
   // By PID
   if (a.byPid.length > 0) {
-    out.push(section('Top PIDs (guest thread ids; 0 = kernel)', c));
+    // libfuse: the callers are processes on the same machine as the file system, not a guest's.
+    const who = a.format.detected === 'libfuse' ? 'caller thread ids' : 'guest thread ids';
+    out.push(section(`Top PIDs (${who}; 0 = kernel)`, c));
     const tb = table(['pid', 'requests', 'share', 'errors', 'top opcodes'], c, [
       'left',
       'right',

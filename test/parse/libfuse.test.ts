@@ -382,6 +382,8 @@ describe('libfuse hangs and loops', () => {
     expect(input.verdict.reason).toMatch(/whether a loop was still running at the end cannot be told/);
     const text = runCli([`${DIR}/hlpass-3.14-walk.log`]).stdout;
     expect(text.split('\n')[0]).toContain('libfuse -d (a FUSE file system)');
+    expect(text).toContain('Top PIDs (caller thread ids; 0 = kernel)');
+    expect(text).toMatch(/ {5}2 +8 +3\.8% +\/hello/); // inode 2, 8 requests, its path
     expect(runCli(['--format', 'libfuse', '--json', `${DIR}/bindfs-2.9.9-walk.log`]).code).toBe(0);
   });
 });
