@@ -12,6 +12,7 @@
  * main thread has tid = pid.
  */
 
+import { median as sampleMedian } from '../compare/stats.js';
 import type { ProbeRecord, ProbeTopEntry } from '../parse/probe.js';
 
 /** Linux TASK_COMM_LEN - 1. */
@@ -221,11 +222,9 @@ export function parseFuseSendLine(line: string): FuseSend | null {
 
 const SYS_FRAME_RE = /^__(?:do|x64|se|ia32|arm64)_sys_(\w+)$/;
 
+/** Median, 0 for no values (a share column). */
 function median(xs: number[]): number {
-  if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return xs.length === 0 ? 0 : sampleMedian(xs);
 }
 
 function mode<T>(xs: T[]): T | undefined {

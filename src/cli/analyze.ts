@@ -1,10 +1,10 @@
 /** `vfs-analyze [LOG...]`: the post-mortem command. Wiring only: options → io → analysis → renderers. */
 
 import type { Argv } from 'yargs';
-import { type Correlation, correlate } from '../analyze/correlate.js';
+import type { Correlation } from '../analyze/correlate.js';
 import type { GuestResult } from '../analyze/guest-session.js';
 import { UniqueWatch } from '../analyze/unique-join.js';
-import { hostClockFacts, type InputAnalysis } from '../analyze/virtiofsd-analysis.js';
+import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { ExitCode, UsageError, type VfsError } from '../errors.js';
 import { analyzeInput } from '../io/analyze-input.js';
 import { isStdin } from '../io/byte-source.js';
@@ -15,6 +15,7 @@ import { checkReportSpecs, describeWritten, writeReports } from '../io/report-ou
 import { writeStdout } from '../io/stdout.js';
 import type { ForcedFormat } from '../parse/virtiofsd.js';
 import { analysisDocument, type InputErrorRecord, renderJson } from '../report/json.js';
+import { AnalysisSession } from '../session/analysis-session.js';
 import { failOnMatch } from '../verdict/fail-on.js';
 import { resolveThresholds } from '../verdict/thresholds.js';
 import type { Verdict } from '../verdict/types.js';
@@ -221,6 +222,13 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   const wanted = guestRead?.session.fuseUniques();
   for (const log of logs) {
     const watch = wanted && wanted.size > 0 ? new UniqueWatch(wanted) : undefined;
+    const session = new AnalysisSession({
+      guest: guestRead?.session,
+      thresholds,
+      progressPatterns: patterns,
+      files: { virtiofsd: log },
+      evidenceFiles: { virtiofsd: log },
+    });
     const outcome = await analyzeInput(
       log,
       {
@@ -230,14 +238,7 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
         recent: Math.max(args.recent, 1),
         assumeYear: args.year,
         threads: args.threads,
-        verdict: args.verdict
-          ? {
-              thresholds,
-              progress: { goalPatterns: patterns },
-              pidNames: guestRead ? { nameAt: (p, t) => guestRead.session.nameAt(p, t) } : undefined,
-              files: { virtiofsd: log },
-            }
-          : undefined,
+        events: args.verdict ? { sink: session.events, restart: () => session.restartEvents() } : undefined,
       },
       (f, done, total) => progress.update(f, done, total),
     );
@@ -246,18 +247,16 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
     const a = outcome.analysis;
     if (!a) continue;
     analyses.push(a);
-    if (guestRead) {
-      const session = guestRead.session;
-      if (watch) session.joinFuse(watch.hits, hostClockFacts(a).resolutionMs);
-      const clock = session.clock(hostClockFacts(a), manualOffset);
-      const g = session.result(clock);
-      guest ??= g;
-      correlations.push(correlate(a, g));
-      if (outcome.engine) for (const ev of session.timedLines(clock)) outcome.engine.guest(ev);
-    } else correlations.push(null);
-    const verdict = outcome.engine?.finish({ endOfLog: args.stoppedAtEnd ? 'stopped' : 'running' }) ?? null;
-    if (verdict && guestRead) guestRead.session.annotate(verdict);
-    verdicts.push(verdict);
+    const r = session.postMortem(a, {
+      withVerdict: args.verdict,
+      hasGuest: guestRead !== null,
+      fuseHits: watch?.hits,
+      manualOffsetMs: manualOffset,
+      endOfLog: args.stoppedAtEnd ? 'stopped' : 'running',
+    });
+    guest ??= r.guest;
+    correlations.push(r.correlation);
+    verdicts.push(r.verdict);
   }
 
   const doc = analysisDocument(version(), analyses, errors, guest, correlations, verdicts);

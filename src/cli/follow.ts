@@ -9,9 +9,9 @@
 import { UsageError } from '../errors.js';
 import { FileFollower } from '../io/follow.js';
 import { writeStdout } from '../io/stdout.js';
-import { LiveMonitor, type LiveStatus } from '../launch/live.js';
 import { InterruptScope } from '../launch/supervise.js';
 import { renderJson } from '../report/json.js';
+import { AnalysisSession, type LiveStatus } from '../session/analysis-session.js';
 import { compactCount, hhmmss } from '../verdict/format.js';
 import type { Verdict } from '../verdict/types.js';
 import { version } from '../version.js';
@@ -57,7 +57,7 @@ export async function runFollow(args: FollowArgs): Promise<number> {
   const patterns = parsePatterns(args.progressPattern ?? []);
   const consoleFile = first(args.console);
   const journalFile = first(args.journal);
-  const monitor = new LiveMonitor({
+  const monitor = new AnalysisSession({
     progressPatterns: patterns,
     files: { virtiofsd: args.log, console: consoleFile, journal: journalFile },
   });

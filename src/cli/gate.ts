@@ -26,6 +26,7 @@ import { reportDocument } from '../io/report-output.js';
 import { writeStdout } from '../io/stdout.js';
 import { renderJson } from '../report/json.js';
 import type { ReportInput } from '../report/model.js';
+import { AnalysisSession } from '../session/analysis-session.js';
 import { version } from '../version.js';
 
 export const DEFAULT_BASELINE = 'reports/baseline.json';
@@ -137,11 +138,13 @@ export async function readBaseline(path: string) {
 
 /** Analyse a raw virtiofsd log with a verdict (host-only) and reduce it to a gate sample. */
 async function sampleFromLog(path: string, year: number | undefined): Promise<GateSample> {
-  const outcome = await analyzeInput(path, { verdict: {}, assumeYear: year });
+  const session = new AnalysisSession({ files: { virtiofsd: path }, evidenceFiles: {} });
+  const events = { sink: session.events, restart: () => session.restartEvents() };
+  const outcome = await analyzeInput(path, { events, assumeYear: year });
   if (!outcome.analysis) throw outcome.error ?? new InputError(path, 'nothing to analyse');
   if (outcome.error) process.stderr.write(`vfs-analyze: warning: ${outcome.error.message}\n`);
   const input: ReportInput = { ...outcome.analysis };
-  const verdict = outcome.engine?.finish();
+  const { verdict } = session.postMortem(outcome.analysis, { withVerdict: true, hasGuest: false });
   if (verdict) input.verdict = verdict;
   return sampleFromInput(input);
 }

@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { readJson } from '../io/load-results.js';
 import { LONG_EPISODE } from '../verdict/fail-on.js';
 import { DEFAULT_THRESHOLDS, resolveThresholds, type VerdictThresholdsInput } from '../verdict/thresholds.js';
+import { VERDICT_KINDS } from '../verdict/types.js';
 
 export function parsePatterns(list: string[]): RegExp[] {
   return list.map((p) => {
@@ -15,8 +16,6 @@ export function parsePatterns(list: string[]): RegExp[] {
     }
   });
 }
-
-export const VERDICT_KINDS = ['livelock', 'deadlock', 'stall', 'busy', 'healthy', 'inconclusive'] as const;
 
 export interface ConfigFile {
   thresholds?: Record<string, number>;

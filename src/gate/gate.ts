@@ -17,6 +17,7 @@
 import type { RunRecord } from '../launch/run-record.js';
 import { bootSeconds, isProblem, median, PROBLEM_KINDS, type ReportInput, wilson } from '../report/model.js';
 import type { VerdictKind } from '../verdict/types.js';
+import { OUTCOME_KINDS } from '../verdict/types.js';
 
 export const BASELINE_SCHEMA = 'vfs-analyze.baseline';
 export const BASELINE_SCHEMA_VERSION = 1;
@@ -145,7 +146,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const OUTCOMES = new Set(['livelock', 'deadlock', 'stall', 'busy', 'healthy', 'inconclusive', 'error']);
+const OUTCOMES = new Set<string>(OUTCOME_KINDS);
 const THRESHOLD_KEYS = Object.keys(DEFAULT_THRESHOLDS) as (keyof GateThresholds)[];
 
 /** Validate a parsed baseline JSON document; throws {@link BaselineFormatError} with the first problem found. */

@@ -11,7 +11,6 @@ import {
 } from '../analyze/virtiofsd-analysis.js';
 import { UnusableInputError, type VfsError } from '../errors.js';
 import { TeeSink, type VirtiofsdSink } from '../parse/virtiofsd.js';
-import { VerdictEngine, type VerdictEngineOptions } from '../verdict/engine.js';
 import { isStdin, openByteSource } from './byte-source.js';
 import { analyzeParallel, PARALLEL_MIN_BYTES, type ParallelOutcome, threadCount } from './parallel.js';
 
@@ -19,8 +18,6 @@ export interface InputOutcome {
   file: string;
   analysis: InputAnalysis | null;
   error: VfsError | null;
-  /** The verdict engine fed this input's events, when `verdict` was asked for. */
-  engine?: VerdictEngine;
 }
 
 export type ProgressFn = (file: string, done: number, total: number | null) => void;
@@ -30,8 +27,11 @@ export interface InputOptions extends AnalysisOptions {
   threads?: number;
   /** Smallest file split across threads (default PARALLEL_MIN_BYTES; tests lower it). */
   parallelMinBytes?: number;
-  /** Also feed a verdict engine with these options (every event in file order, whether split or not). */
-  verdict?: VerdictEngineOptions;
+  /**
+   * Where every event goes in file order, whether the file is split across threads or not (an analysis session's
+   * verdict engine). `restart()` gives a fresh sink when a worker failed after part of the log was replayed.
+   */
+  events?: { sink: VirtiofsdSink; restart(): VirtiofsdSink };
 }
 
 export async function analyzeInput(
@@ -39,24 +39,21 @@ export async function analyzeInput(
   opts: InputOptions = {},
   onProgress?: ProgressFn,
 ): Promise<InputOutcome> {
-  const makeEngine = () => (opts.verdict ? new VerdictEngine(opts.verdict) : undefined);
-  let engine = makeEngine();
   const extra = opts.extraSink;
   // Whatever needs every event in file order (the verdict engine, the FUSE unique watch): fed by replaying the
   // workers' event batches, or directly by the sequential reader.
-  const ordered = (e: VerdictEngine | undefined) => (e ? (extra ? new TeeSink(e, extra) : e) : extra);
-  let seqOpts: InputOptions = { ...opts, extraSink: ordered(engine) };
+  const ordered = (e: VirtiofsdSink | undefined) => (e ? (extra ? new TeeSink(e, extra) : e) : extra);
+  let seqOpts: InputOptions = { ...opts, extraSink: ordered(opts.events?.sink) };
   let parallel: ParallelOutcome | null = null;
   try {
-    parallel = await tryParallel(path, opts, ordered(engine), onProgress);
+    parallel = await tryParallel(path, opts, ordered(opts.events?.sink), onProgress);
   } catch {
-    // A worker failed part-way: start over on one thread with a fresh engine (the unique watch keeps first hits).
-    engine = makeEngine();
-    seqOpts = { ...opts, extraSink: ordered(engine) };
+    // A worker failed part-way: start over on one thread with a fresh sink (the unique watch keeps first hits).
+    seqOpts = { ...opts, extraSink: ordered(opts.events?.restart()) };
   }
   if (parallel?.analysis) {
     const result = parallel.analysis.result();
-    return { file: path, analysis: result, error: unusable(result), engine };
+    return { file: path, analysis: result, error: unusable(result) };
   }
   // The merge would not be exact, but the ordered sinks saw every event: read again for the post-mortem only.
   if (parallel?.replayed) seqOpts = { ...opts, extraSink: undefined };
@@ -88,7 +85,7 @@ export async function analyzeInput(
   const result = analysis.result();
   if (error === null) error = unusable(result);
   const keep = !result.binary && result.totals.requests + result.totals.replies > 0;
-  return { file: source.name, analysis: keep ? result : null, error, engine };
+  return { file: source.name, analysis: keep ? result : null, error };
 }
 
 /**

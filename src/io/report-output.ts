@@ -28,6 +28,7 @@ import { type AnalysisDocument, renderJson } from '../report/json.js';
 import { renderJUnit, renderRunsJUnit } from '../report/junit.js';
 import { DEFAULT_MARKDOWN_MAX_BYTES, renderMarkdown } from '../report/markdown.js';
 import type { ReportDocument } from '../report/model.js';
+import { OUTCOME_SEVERITY } from '../verdict/types.js';
 import { writeFileAtomic } from './atomic.js';
 import { RUN_RECORD_FILES, runRecordFileIn } from './load-results.js';
 import { writeStdout } from './stdout.js';
@@ -321,7 +322,7 @@ const INDEX_SKIP = new Set(['index.html', 'index.md', 'README.md', '.gitkeep']);
 const REPORT_EXT = /\.(junit\.xml|html|md|json|xml)$/i;
 /** Analysis JSON larger than this is not parsed for the index (its other files are still linked). */
 const INDEX_MAX_JSON_BYTES = 64 * 1024 * 1024;
-const SEVERITY = ['livelock', 'deadlock', 'stall', 'error', 'inconclusive', 'busy', 'healthy'];
+const SEVERITY = OUTCOME_SEVERITY;
 
 function labelOf(file: string): string {
   const m = REPORT_EXT.exec(file);

@@ -12,6 +12,7 @@ import { cpus, hostname, release } from 'node:os';
 import { join } from 'node:path';
 import { InterruptedError } from '../errors.js';
 import { FileFollower } from '../io/follow.js';
+import { AnalysisSession, type LiveStatus } from '../session/analysis-session.js';
 import { compactCount } from '../verdict/format.js';
 import type { VerdictThresholdsInput } from '../verdict/thresholds.js';
 import { version as toolVersion } from '../version.js';
@@ -25,7 +26,6 @@ import {
   sweepKilledRuns,
   writeActive,
 } from './leftovers.js';
-import { LiveMonitor, type LiveStatus } from './live.js';
 import { containerName, makeRunId, planBcvkRun, planContainerRemoval } from './plan.js';
 import { PROBE_UNIT_NAME, probeUnit } from './probe-unit.js';
 import { writeRunDir } from './records.js';
@@ -277,7 +277,7 @@ async function runOne(
     serialConsole: !consoleKarg,
   });
   for (const w of plan.warnings) opts.onMessage?.(`warning: ${w}`);
-  const monitor = new LiveMonitor({
+  const monitor = new AnalysisSession({
     progressPatterns: opts.progressPatterns,
     goalUnits: opts.execute.length > 0 ? [] : undefined,
     thresholds: opts.thresholds,

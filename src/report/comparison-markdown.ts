@@ -5,6 +5,7 @@
 
 import { COMPARISON_COLUMNS, type Comparison, comparisonCells } from '../compare/comparison.js';
 import type { RunRecord } from '../launch/run-record.js';
+import { isHang } from '../verdict/types.js';
 import { mdCell, mdText } from './escape.js';
 import { int, rate } from './format.js';
 import { DEFAULT_MARKDOWN_MAX_BYTES } from './markdown.js';
@@ -22,7 +23,7 @@ function row(cells: string[]): string {
 function build(c: Comparison, runs: readonly RunRecord[], title: string, maxRuns: number): string {
   const out: string[] = [`## ${mdText(title)}`, ''];
   const total = runs.length;
-  const hung = runs.filter((r) => ['livelock', 'deadlock', 'stall'].includes(r.outcome.kind)).length;
+  const hung = runs.filter((r) => isHang(r.outcome.kind)).length;
   out.push(
     `${hung > 0 ? '🔴' : '🟢'} ${int(total)} run(s) in ${c.variants.length} variant(s); ${int(hung)} hung. Reference: **${mdText(c.reference)}**.`,
     '',

@@ -5,7 +5,16 @@
  */
 import { labelPid } from '../analyze/correlate.js';
 import type { InputAnalysis } from '../analyze/virtiofsd-analysis.js';
-import type { Culprit, LoopEpisodeReport, Verdict, VerdictKind, WaitingOn } from '../verdict/types.js';
+import { median as sampleMedian, wilson as wilsonInterval } from '../compare/stats.js';
+import {
+  type Culprit,
+  HANG_KINDS,
+  isHang,
+  type LoopEpisodeReport,
+  type Verdict,
+  type VerdictKind,
+  type WaitingOn,
+} from '../verdict/types.js';
 import { duration, utc } from './format.js';
 import type { AnalysisDocument } from './json.js';
 
@@ -28,12 +37,9 @@ export interface ReportDocument extends Omit<AnalysisDocument, 'inputs'> {
   inputs: ReportInput[];
 }
 
-/** Verdict kinds that mean "the boot is hung": a CI failure. */
-export const PROBLEM_KINDS: readonly VerdictKind[] = ['livelock', 'deadlock', 'stall'];
-
-export function isProblem(kind: string | null | undefined): boolean {
-  return kind !== null && kind !== undefined && (PROBLEM_KINDS as readonly string[]).includes(kind);
-}
+/** Verdict kinds that mean "the boot is hung": a CI failure (the verdict contract's list). */
+export const PROBLEM_KINDS = HANG_KINDS;
+export const isProblem = isHang;
 
 export function pidLabel(pid: number | null, names?: Record<string, string>): string {
   return pid === null ? '—' : labelPid(pid, names);
@@ -137,15 +143,10 @@ export interface Proportion {
   high: number;
 }
 
-/** Wilson score interval (95 % by default) for k successes in n trials. n = 0 gives [0, 1]. */
-export function wilson(k: number, n: number, z = 1.959964): Proportion {
-  if (n <= 0) return { k, n, rate: 0, low: 0, high: 1 };
-  const p = k / n;
-  const z2 = z * z;
-  const den = 1 + z2 / n;
-  const centre = (p + z2 / (2 * n)) / den;
-  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / den;
-  return { k, n, rate: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+/** k of n with its Wilson score interval (compare/stats: the one implementation). n = 0 gives [0, 1]. */
+export function wilson(k: number, n: number): Proportion {
+  const { lo, hi } = wilsonInterval(k, n);
+  return { k, n, rate: n > 0 ? k / n : 0, low: lo, high: hi };
 }
 
 export function outcomeMatches(outcome: string, focus: VerdictKind | 'problem'): boolean {
@@ -166,11 +167,10 @@ export interface VariantSummary {
   errors: string[];
 }
 
+/** Median of the finite values, null when there are none (a report cell shows "—"). */
 export function median(values: number[]): number | null {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return null;
-  const m = v.length >> 1;
-  return v.length % 2 === 1 ? v[m] : (v[m - 1] + v[m]) / 2;
+  const v = values.filter((x) => Number.isFinite(x));
+  return v.length === 0 ? null : sampleMedian(v);
 }
 
 export function summarizeVariant(v: ComparisonVariant, focus: VerdictKind | 'problem'): VariantSummary {

@@ -1,9 +1,15 @@
 /**
- * The live side of a run (and of `--follow`): bytes of the growing virtiofsd log, console and journal in, the
- * current state out. Wires the streaming pieces that post-mortem analysis uses — {@link VirtiofsdAnalysis} with
- * the {@link VerdictEngine} as its extra sink, the console and journal parsers, a {@link GuestSession} — so a live
- * run ends with the same analysis document a post-mortem of its logs would give. Pure apart from `Date.now()`
- * being passed in: no IO here.
+ * One analysis session: the single place where the verdict engine, the guest session and the virtiofsd analysis
+ * are wired together, for every command. Events and guest lines in; `status(now)` / `currentVerdict(now)` while
+ * it runs; `finish()` and `document()` for the result.
+ *
+ * - Live (`--follow`, `run`): bytes of the growing virtiofsd log, console and journal in (`virtiofsd()`,
+ *   `console()`, `journal()`), guest lines timed by their arrival.
+ * - Post-mortem (`vfs-analyze LOG`): the file reader (worker threads or one pass) feeds `events` in file order and
+ *   hands over its analysis (`postMortem()`); guest lines come from the already read guest inputs, on the clock
+ *   the session estimates.
+ *
+ * Either way the result is the same analysis document. Pure apart from `Date.now()` being passed in: no IO here.
  *
  * Host time of guest lines: lines carrying no host stamp (a raw `console.txt`) get their arrival time on the host,
  * which is accurate while following live (the follower reads within a few hundred ms). Journal records keep their
@@ -13,6 +19,7 @@
 import { type Correlation, correlate } from '../analyze/correlate.js';
 import { type GuestResult, GuestSession } from '../analyze/guest-session.js';
 import type { ProgressClock } from '../analyze/progress.js';
+import type { UniqueHit } from '../analyze/unique-join.js';
 import { hostClockFacts, type InputAnalysis, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { LineSplitter } from '../io/follow.js';
 import { createConsoleParser } from '../parse/console.js';
@@ -20,11 +27,11 @@ import type { GuestLine, GuestSource } from '../parse/guest-events.js';
 import { createJournalParser } from '../parse/journal.js';
 import type { DaemonCode, VirtiofsdSink } from '../parse/virtiofsd.js';
 import { analysisDocument } from '../report/json.js';
-import { VerdictEngine } from '../verdict/engine.js';
+import { VerdictEngine, type VerdictEngineOptions } from '../verdict/engine.js';
 import type { VerdictThresholdsInput } from '../verdict/thresholds.js';
 import type { Verdict } from '../verdict/types.js';
 
-export interface LiveMonitorOptions {
+export interface AnalysisSessionOptions {
   /** Names used in evidence pointers and the analysis document. */
   files?: { virtiofsd?: string; console?: string; journal?: string };
   /** Regular expressions for guest lines that count as progress and as the goal. */
@@ -34,6 +41,18 @@ export interface LiveMonitorOptions {
   thresholds?: VerdictThresholdsInput;
   /** Host clock, injectable for tests (default Date.now). */
   now?: () => number;
+  /** Post-mortem: the guest session already filled from the guest input files (names, milestones, clock). */
+  guest?: GuestSession;
+  /** File names the verdict's evidence pointers carry (default: `files`). */
+  evidenceFiles?: { virtiofsd?: string; console?: string; journal?: string };
+}
+
+/** The post-mortem result of one virtiofsd log with the session's guest inputs. */
+export interface PostMortemResult {
+  analysis: InputAnalysis;
+  guest: GuestResult | null;
+  correlation: Correlation | null;
+  verdict: Verdict | null;
 }
 
 export interface LiveStatus {
@@ -91,15 +110,16 @@ class LifecycleTap implements VirtiofsdSink {
 const KERNEL_RE = /Linux version (\S+)/;
 const RATE_WINDOW_MS = 3000;
 
-export class LiveMonitor {
-  readonly engine: VerdictEngine;
+export class AnalysisSession {
+  private eng: VerdictEngine;
   readonly analysis: VirtiofsdAnalysis;
   readonly session: GuestSession;
   /** Same goal definition as the engine's (the engine keeps its own private). */
   get progress(): ProgressClock {
     return this.session.progress;
   }
-  private readonly tap: LifecycleTap;
+  private tap: LifecycleTap;
+  private readonly engineOptions: VerdictEngineOptions;
   private readonly now: () => number;
   private readonly consoleParser;
   private readonly journalParser;
@@ -114,9 +134,9 @@ export class LiveMonitor {
   private lastArrival: number | null = null;
   private inputsAdded = false;
   private readonly samples: { t: number; requests: number }[] = [];
-  private readonly files: Required<NonNullable<LiveMonitorOptions['files']>>;
+  private readonly files: Required<NonNullable<AnalysisSessionOptions['files']>>;
 
-  constructor(opts: LiveMonitorOptions = {}) {
+  constructor(opts: AnalysisSessionOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.files = {
       virtiofsd: opts.files?.virtiofsd ?? 'virtiofsd.log',
@@ -126,15 +146,20 @@ export class LiveMonitor {
     const patterns = opts.progressPatterns ?? [];
     const progress = { goalPatterns: patterns, ...(opts.goalUnits ? { goalUnits: opts.goalUnits } : {}) };
     // One progress clock for the live status and the guest result: the session's.
-    this.session = new GuestSession(progress);
-    this.engine = new VerdictEngine({
+    this.session = opts.guest ?? new GuestSession(progress);
+    this.engineOptions = {
       thresholds: opts.thresholds,
       // probe names first (it sees every task), then journal and console
       pidNames: { nameAt: (pid, t) => this.session.nameAt(pid, t) },
       progress,
-      files: { virtiofsd: this.files.virtiofsd, console: this.files.console, journal: this.files.journal },
-    });
-    this.tap = new LifecycleTap(this.engine);
+      files: opts.evidenceFiles ?? {
+        virtiofsd: this.files.virtiofsd,
+        console: this.files.console,
+        journal: this.files.journal,
+      },
+    };
+    this.eng = new VerdictEngine(this.engineOptions);
+    this.tap = new LifecycleTap(this.eng);
     this.analysis = new VirtiofsdAnalysis(this.files.virtiofsd, { extraSink: this.tap });
     this.consoleParser = createConsoleParser({ progressPatterns: patterns });
     this.journalParser = createJournalParser({ progressPatterns: patterns });
@@ -153,6 +178,58 @@ export class LiveMonitor {
     });
   }
 
+  get engine(): VerdictEngine {
+    return this.eng;
+  }
+
+  /** Where the virtiofsd events go, in file order (the engine, through the lifecycle tap). */
+  get events(): VirtiofsdSink {
+    return this.tap;
+  }
+
+  /**
+   * A fresh engine for the file reader's second attempt (a worker failed after part of the log was replayed):
+   * returns the new `events` sink. Only before any guest line was fed.
+   */
+  restartEvents(): VirtiofsdSink {
+    this.eng = new VerdictEngine(this.engineOptions);
+    this.tap = new LifecycleTap(this.eng);
+    return this.tap;
+  }
+
+  /**
+   * Post-mortem: the reader fed `events` the whole log and gives its analysis. The guest inputs (if any) are put
+   * on the host clock — the FUSE unique join first, when the probe's hits are given — and fed to the engine; the
+   * verdict is finished and annotated. Without `withVerdict` the engine's verdict is left out.
+   */
+  postMortem(
+    analysis: InputAnalysis,
+    opts: {
+      withVerdict: boolean;
+      hasGuest: boolean;
+      fuseHits?: ReadonlyMap<number, UniqueHit>;
+      manualOffsetMs?: number;
+      endOfLog?: 'running' | 'stopped';
+    },
+  ): PostMortemResult {
+    let guest: GuestResult | null = null;
+    let correlation: Correlation | null = null;
+    const facts = hostClockFacts(analysis);
+    if (opts.hasGuest) {
+      if (opts.fuseHits) this.session.joinFuse(opts.fuseHits, facts.resolutionMs);
+      const clock = this.session.clock(facts, opts.manualOffsetMs);
+      guest = this.session.result(clock);
+      correlation = correlate(analysis, guest);
+      if (opts.withVerdict) for (const ev of this.session.timedLines(clock)) this.eng.guest(ev);
+    }
+    let verdict: Verdict | null = null;
+    if (opts.withVerdict) {
+      verdict = this.eng.finish({ endOfLog: opts.endOfLog ?? 'running' });
+      if (opts.hasGuest) verdict = this.session.annotate(verdict);
+    }
+    return { analysis, guest, correlation, verdict };
+  }
+
   private guestLine(ev: GuestLine): void {
     this.guestCount++;
     // systemd's job spinner ("A start job is running for X") says the guest is waiting: not a sign of life for
@@ -160,7 +237,7 @@ export class LiveMonitor {
     const k = ev.progress?.kind;
     if (k !== 'start-job-waiting' && k !== 'stop-job-waiting') this.lastArrival = this.now();
     this.session.feed(ev);
-    this.engine.guest(ev);
+    this.eng.guest(ev);
     this.lastAny = ev;
     if (ev.progress?.isProgress) this.lastProgress = ev;
     if (this.kernel === null) {
@@ -206,12 +283,12 @@ export class LiveMonitor {
   }
 
   get requests(): number {
-    return this.engine.requests;
+    return this.eng.requests;
   }
 
   /** The state right now (call about once a second: it runs the verdict engine). */
   status(nowMs: number = this.now()): LiveStatus {
-    const requests = this.engine.requests;
+    const requests = this.eng.requests;
     this.samples.push({ t: nowMs, requests });
     while (this.samples.length > 2 && nowMs - this.samples[1].t >= RATE_WINDOW_MS) this.samples.shift();
     const first = this.samples[0];
@@ -226,7 +303,7 @@ export class LiveMonitor {
       goal: g ? { goal: g.goal, hostTime: g.hostTime ?? null, text: g.text } : null,
       sessionEnded: this.tap.ended,
       unmounted: this.tap.unmounted,
-      verdict: this.session.annotate(this.engine.currentVerdict(nowMs)),
+      verdict: this.session.annotate(this.eng.currentVerdict(nowMs)),
       guestLines: this.guestCount,
       lastGuestLineAt: this.lastArrival,
       kernel: this.kernel,

@@ -3,7 +3,30 @@
  * launcher. Plain data; times are ms since the Unix epoch (UTC) unless named otherwise.
  */
 
-export type VerdictKind = 'livelock' | 'deadlock' | 'stall' | 'busy' | 'healthy' | 'inconclusive';
+/** Every verdict kind: the one list the CLI, the reports, the gate and the launcher read. */
+export const VERDICT_KINDS = ['livelock', 'deadlock', 'stall', 'busy', 'healthy', 'inconclusive'] as const;
+export type VerdictKind = (typeof VERDICT_KINDS)[number];
+
+/** The kinds that mean "the boot is hung": a CI failure, a run stopped early. */
+export const HANG_KINDS: readonly VerdictKind[] = ['livelock', 'deadlock', 'stall'];
+
+export function isHang(kind: string | null | undefined): boolean {
+  return kind !== null && kind !== undefined && (HANG_KINDS as readonly string[]).includes(kind);
+}
+
+/** The outcome of a run: a verdict kind, or `error` when the run gave none. */
+export const OUTCOME_KINDS = [...VERDICT_KINDS, 'error'] as const;
+
+/** Outcomes from worst to best (an index page lists the worst first). */
+export const OUTCOME_SEVERITY: readonly string[] = [
+  'livelock',
+  'deadlock',
+  'stall',
+  'error',
+  'inconclusive',
+  'busy',
+  'healthy',
+];
 
 /** Where a piece of evidence sits in an input: which input and which 1-based line(s). */
 export interface EvidencePointer {

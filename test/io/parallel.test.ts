@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeInput } from '../../src/io/analyze-input.js';
 import { analyzeParallel } from '../../src/io/parallel.js';
+import { AnalysisSession } from '../../src/session/analysis-session.js';
 import { readLog } from '../support/analyze.js';
 
 let dir: string;
@@ -70,9 +71,9 @@ describe('parallel analysis over byte ranges', () => {
 describe('parallel analysis of C virtiofsd logs (lookup paths cross range boundaries)', () => {
   it('equals the sequential analysis on real C captures, and really splits them', async () => {
     for (const name of ['c-7.2-loop2-4s-cache-none', 'c-7.2-walk-cache-none', 'c-7.2-loop3-4s-cache-none']) {
-      const f = join(dir, `${name.replaceAll('/', '_')}.log`);
-      writeFileSync(f, readLog(name));
-      expect(await analyzeParallel(f, statSync(f).size, {}, 2), name).not.toBeNull();
+      const f = join(dir, `${name}.log`);
+      writeFileSync(f, readLog(`fixtures/lab/${name}/virtiofsd.log.gz`));
+      expect((await analyzeParallel(f, statSync(f).size, {}, 2))?.analysis, name).not.toBeNull();
       for (const threads of [2, 3]) {
         const { seq, par } = await both(f, threads);
         expect(seq.paths.known).toBe(true);
@@ -104,7 +105,7 @@ describe('parallel analysis of C virtiofsd logs (lookup paths cross range bounda
     ok();
     const f = join(dir, 'c-cross.log');
     writeFileSync(f, `${lines.join('\n')}\n`);
-    expect(await analyzeParallel(f, statSync(f).size, {}, 2)).not.toBeNull();
+    expect((await analyzeParallel(f, statSync(f).size, {}, 2))?.analysis).not.toBeNull();
     const { seq, par } = await both(f, 2);
     const paths = Object.fromEntries(par.byInode.top.map((r) => [r.nodeid, r.paths]));
     expect(paths[2]).toEqual([{ path: '/dir', requests: 2 }]);
@@ -127,8 +128,11 @@ describe('one parse, all cores: the verdict engine fed from the workers’ event
       const f = join(dir, `${name.replaceAll('/', '_')}.log`);
       writeFileSync(f, readLog(name));
       const run = async (threads: number) => {
-        const o = await analyzeInput(f, { threads, parallelMinBytes: 0, verdict: {} });
-        const verdict = o.engine?.finish();
+        const session = new AnalysisSession({ evidenceFiles: {} });
+        const events = { sink: session.events, restart: () => session.restartEvents() };
+        const o = await analyzeInput(f, { threads, parallelMinBytes: 0, events });
+        const verdict =
+          o.analysis && session.postMortem(o.analysis, { withVerdict: true, hasGuest: false }).verdict;
         return JSON.stringify({ analysis: o.analysis, verdict });
       };
       const one = await run(1);

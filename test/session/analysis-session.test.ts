@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileFollower, LineSplitter } from '../../src/io/follow.js';
-import { LiveMonitor } from '../../src/launch/live.js';
+import { AnalysisSession } from '../../src/session/analysis-session.js';
 
 describe('LineSplitter', () => {
   it('holds a partial last line until its end arrives; end() hands it over', () => {
@@ -80,7 +80,7 @@ describe('FileFollower', () => {
       `[2026-12-03T10:00:00Z DEBUG virtiofsd::server] Received request: opcode=Getattr (3), inode=1, unique=${u}, pid=7\n`;
     const rep = (u: number) =>
       `[2026-12-03T10:00:00Z DEBUG virtiofsd::server] Replying OK, header: OutHeader { len: 120, error: 0, unique: ${u} }\n`;
-    const monitor = new LiveMonitor({ files: { virtiofsd: path } });
+    const monitor = new AnalysisSession({ files: { virtiofsd: path } });
     const f = new FileFollower(path, {
       data: (b) => monitor.virtiofsd(b),
       truncated: () => monitor.virtiofsdTruncated(),

@@ -1,7 +1,7 @@
 /**
  * Live following keeps up with 10,000 requests/s of log growth on one core: a separate process appends Rust
  * virtiofsd debug lines (request + reply + queue event per request, current time stamps) at that rate while this
- * process follows the file through the LiveMonitor (parsers, post-mortem reducer, verdict engine) as `--follow`
+ * process follows the file through the AnalysisSession (parsers, post-mortem reducer, verdict engine) as `--follow`
  * and `run` do. Prints the lag and the CPU time per request.
  */
 import { spawn } from 'node:child_process';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileFollower } from '../../src/io/follow.js';
-import { LiveMonitor } from '../../src/launch/live.js';
+import { AnalysisSession } from '../../src/session/analysis-session.js';
 
 const RATE = 10_000;
 const SECONDS = 4;
@@ -44,7 +44,7 @@ describe('live following throughput', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vfs-rate-'));
     const path = join(dir, 'virtiofsd.log');
     writeFileSync(path, '');
-    const monitor = new LiveMonitor();
+    const monitor = new AnalysisSession();
     const follower = new FileFollower(
       path,
       { data: (b) => monitor.virtiofsd(b) },

@@ -51,7 +51,7 @@ describe('interim verdicts while streaming', () => {
         }
       }
     }
-  }, 120_000);
+  }, 300_000);
 
   it('a tenth of the loop log (before the loop): not a livelock yet', () => {
     const engine = feedFraction('c-7.2-loop2-4s-cache-none', 0.02, true);
