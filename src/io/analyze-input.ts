@@ -12,12 +12,22 @@ import {
 import { UnusableInputError, type VfsError } from '../errors.js';
 import { TeeSink, type VirtiofsdSink } from '../parse/virtiofsd.js';
 import { isStdin, openByteSource } from './byte-source.js';
-import { analyzeParallel, PARALLEL_MIN_BYTES, type ParallelOutcome, threadCount } from './parallel.js';
+import {
+  analyzeParallel,
+  analyzeStreamInWorker,
+  PARALLEL_MIN_BYTES,
+  type ParallelOutcome,
+  threadCount,
+} from './parallel.js';
 
 export interface InputOutcome {
   file: string;
   analysis: InputAnalysis | null;
   error: VfsError | null;
+  /** How the input was read: split into byte ranges on worker threads, inflated here and parsed by one worker,
+   * or one pass on this thread; 'ranges, then one pass' when the events came from the ranges but their
+   * post-mortems could not be merged exactly (tests check which path ran). */
+  readBy?: 'ranges' | 'ranges, then one pass' | 'worker' | 'one pass';
 }
 
 export type ProgressFn = (file: string, done: number, total: number | null) => void;
@@ -53,7 +63,7 @@ export async function analyzeInput(
   }
   if (parallel?.analysis) {
     const result = parallel.analysis.result();
-    return { file: path, analysis: result, error: unusable(result) };
+    return { file: path, analysis: result, error: unusable(result), readBy: 'ranges' };
   }
   // The merge would not be exact, but the ordered sinks saw every event: read again for the post-mortem only.
   if (parallel?.replayed) seqOpts = { ...opts, extraSink: undefined };
@@ -62,6 +72,10 @@ export async function analyzeInput(
     source = await openByteSource(path);
   } catch (err) {
     return { file: path, analysis: null, error: err as VfsError };
+  }
+  if (source.gzip && !parallel && threadCount(opts.threads) >= 2) {
+    const min = opts.parallelMinBytes ?? GZIP_WORKER_MIN_BYTES;
+    if ((source.size ?? 0) >= min) return gzipInWorker(source, opts, seqOpts, onProgress);
   }
   const analysis = new VirtiofsdAnalysis(source.name, seqOpts);
   let error: VfsError | null = null;
@@ -85,7 +99,8 @@ export async function analyzeInput(
   const result = analysis.result();
   if (error === null) error = unusable(result);
   const keep = !result.binary && result.totals.requests + result.totals.replies > 0;
-  return { file: source.name, analysis: keep ? result : null, error };
+  const readBy = parallel?.replayed ? 'ranges, then one pass' : 'one pass';
+  return { file: source.name, analysis: keep ? result : null, error, readBy };
 }
 
 /**
@@ -110,6 +125,36 @@ async function tryParallel(
     return null; // the sequential path reports the error
   }
   return await analyzeParallel(path, size, opts, threads, (done) => onProgress?.(path, done, size), events);
+}
+
+/** Compressed size from which a gzip input is inflated here and parsed by a worker (≈ 50 MB of text). */
+export const GZIP_WORKER_MIN_BYTES = 6 * 1024 * 1024;
+
+/** A large gzip file: inflate on this thread, parse on a worker, the ordered sinks fed from its batches. */
+async function gzipInWorker(
+  source: Awaited<ReturnType<typeof openByteSource>>,
+  opts: InputOptions,
+  seqOpts: InputOptions,
+  onProgress?: ProgressFn,
+): Promise<InputOutcome> {
+  let lastProgress = 0;
+  const { analysis, readError } = await analyzeStreamInWorker(
+    source.name,
+    source.chunks,
+    { ...opts, extraSink: undefined },
+    seqOpts.extraSink,
+    () => {
+      const now = Date.now();
+      if (onProgress && now - lastProgress > 100) {
+        lastProgress = now;
+        onProgress(source.name, source.bytesRead(), source.size);
+      }
+    },
+  );
+  const result = analysis.result();
+  const error = (readError as VfsError | null) ?? unusable(result);
+  const keep = !result.binary && result.totals.requests + result.totals.replies > 0;
+  return { file: source.name, analysis: keep ? result : null, error, readBy: 'worker' };
 }
 
 /** Why a fully read input holds nothing to analyse, or null when it does. */

@@ -79,13 +79,12 @@ export async function analyzeParallel(
     bounds.push(size);
     for (let k = 0; k + 1 < bounds.length; k++) {
       const seedTs = k === 0 ? Number.NaN : await lastStampBefore(fh, bounds[k], opts);
-      const { extraSink: _, ...plain } = opts;
       jobs.push({
         path,
         start: bounds[k],
         end: bounds[k + 1],
         seedTs,
-        opts: plain,
+        opts: workerOptions(opts),
         record: events !== undefined,
       });
     }
@@ -153,6 +152,22 @@ export async function analyzeParallel(
   return { analysis, replayed: events !== undefined };
 }
 
+/** The analysis options a worker needs: plain data only (sinks and callbacks stay on this thread). */
+function workerOptions(o: AnalysisOptions): AnalysisOptions {
+  return {
+    format: o.format,
+    maxLineBytes: o.maxLineBytes,
+    assumeYear: o.assumeYear,
+    top: o.top,
+    recent: o.recent,
+    unansweredListed: o.unansweredListed,
+    maxPending: o.maxPending,
+    maxBuckets: o.maxBuckets,
+    maxPids: o.maxPids,
+    maxBigInodes: o.maxBigInodes,
+  };
+}
+
 /** Offset of the first line that starts at or after `pos` (with `startWith`, if given), or null when none is near. */
 async function nextLineStart(
   fh: import('node:fs/promises').FileHandle,
@@ -192,4 +207,82 @@ async function lastStampBefore(
   }
   parser.flushStamp();
   return parser.ts;
+}
+
+/** Inflated chunks posted to the worker but not yet parsed; the reader waits beyond this (bounds memory). */
+const MAX_CHUNKS_IN_FLIGHT = 8;
+
+/**
+ * One gzip (or other streamed) input on two threads: this thread inflates (zlib on the thread pool) and posts the
+ * chunks to one worker, which parses and reduces them and sends its events back as batches, replayed here into
+ * `events` (the verdict engine) in order. Parse, inflate and the verdict overlap instead of taking turns. A read
+ * error part-way (a truncated gzip) ends the input there: the analysis of what was read is returned with it.
+ */
+export async function analyzeStreamInWorker(
+  name: string,
+  chunks: AsyncIterable<Buffer>,
+  opts: AnalysisOptions,
+  events: VirtiofsdSink | undefined,
+  onChunk?: () => void,
+): Promise<{ analysis: VirtiofsdAnalysis; readError: unknown }> {
+  const job: RangeJob = {
+    path: name,
+    start: 0,
+    end: 0,
+    seedTs: Number.NaN,
+    opts: workerOptions(opts),
+    record: !!events,
+    stream: true,
+  };
+  const w = new Worker(workerUrl(), { workerData: job });
+  let inFlight = 0;
+  let wakeReader: (() => void) | null = null;
+  let failed: Error | null = null;
+  const parts = new Promise<RangeParts>((resolve, reject) => {
+    const fail = (e: Error) => {
+      failed = e;
+      wakeReader?.();
+      reject(e);
+    };
+    w.on('message', (m: { ack?: number; batch?: EventBatch; parts?: RangeParts; error?: string }) => {
+      if (m.ack) {
+        inFlight--;
+        wakeReader?.();
+        wakeReader = null;
+      } else if (m.batch) {
+        if (events) replayBatch(m.batch, events, 0);
+        w.postMessage({ credit: 1 });
+      } else if (m.parts) resolve(m.parts);
+      else if (m.error) fail(new Error(m.error));
+    });
+    w.on('error', fail);
+    w.on('exit', (code) => {
+      if (code !== 0) fail(new Error(`analysis worker exited with code ${code}`));
+    });
+  });
+  parts.catch(() => {}); // awaited below; a failure also wakes the reader
+  let readError: unknown = null;
+  try {
+    for await (const chunk of chunks) {
+      if (failed) break;
+      // a copy the worker can own (the source reuses or pools its buffers)
+      const copy = new Uint8Array(chunk.length);
+      copy.set(chunk);
+      w.postMessage({ chunk: copy.buffer }, [copy.buffer]);
+      inFlight++;
+      onChunk?.();
+      while (inFlight >= MAX_CHUNKS_IN_FLIGHT && !failed) await new Promise<void>((r) => (wakeReader = r));
+    }
+  } catch (err) {
+    readError = err;
+  }
+  w.postMessage({ end: true });
+  try {
+    const p = await parts;
+    const analysis = new VirtiofsdAnalysis(name, { ...opts, extraSink: undefined });
+    analysis.absorb(p);
+    return { analysis, readError };
+  } finally {
+    void w.terminate();
+  }
 }

@@ -1,4 +1,7 @@
-/** Worker thread: analyse one byte range of a plain log file and send the mergeable parts back. */
+/**
+ * Worker thread: analyse one byte range of a plain log file, or (`stream`) the bytes the main thread posts (an
+ * inflating gzip), and send the mergeable parts back — with `record`, the parsed events as batches too.
+ */
 import { open } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type AnalysisOptions, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
@@ -12,6 +15,8 @@ export interface RangeJob {
   opts: AnalysisOptions;
   /** Also send the parsed events as batches (see analyzeParallel), at most MAX_INFLIGHT ahead of the reader. */
   record: boolean;
+  /** Read `{ chunk }` messages (acknowledged one by one with `{ ack }`) until `{ end }`, not the file. */
+  stream?: boolean;
 }
 
 /** Batches sent but not yet replayed by the main thread; the reader waits beyond this (bounds memory). */
@@ -26,11 +31,18 @@ async function run(job: RangeJob): Promise<void> {
   analysis.parser.ts = job.seedTs;
   let inflight = 0;
   let wake: (() => void) | null = null;
-  parentPort?.on('message', (m: { credit?: number }) => {
+  // stream mode: chunks posted by the main thread, in order; null marks the end
+  const posted: (Buffer | null)[] = [];
+  let arrived: (() => void) | null = null;
+  parentPort?.on('message', (m: { credit?: number; chunk?: ArrayBuffer; end?: boolean }) => {
     if (m.credit) {
       inflight -= m.credit;
       wake?.();
       wake = null;
+    } else if (m.chunk || m.end) {
+      posted.push(m.chunk ? Buffer.from(m.chunk) : null);
+      arrived?.();
+      arrived = null;
     }
   });
   const send = async () => {
@@ -40,6 +52,18 @@ async function run(job: RangeJob): Promise<void> {
     }
     while (inflight >= MAX_INFLIGHT) await new Promise<void>((r) => (wake = r));
   };
+  if (job.stream) {
+    let n = 0;
+    for (;;) {
+      while (posted.length === 0) await new Promise<void>((r) => (arrived = r));
+      const chunk = posted.shift() as Buffer | null;
+      if (chunk === null) break;
+      analysis.push(chunk);
+      parentPort?.postMessage({ ack: 1, done: ++n });
+      if (ready.length > 0) await send();
+    }
+    return finish(analysis, recorder, ready);
+  }
   const fh = await open(job.path, 'r');
   try {
     let pos = job.start;
@@ -57,6 +81,10 @@ async function run(job: RangeJob): Promise<void> {
   } finally {
     await fh.close();
   }
+  finish(analysis, recorder, ready);
+}
+
+function finish(analysis: VirtiofsdAnalysis, recorder: EventRecorder | undefined, ready: EventBatch[]): void {
   analysis.end();
   recorder?.flush();
   for (const batch of ready.splice(0)) parentPort?.postMessage({ batch }, batchBuffers(batch));

@@ -1,6 +1,6 @@
 /** Splitting a log across worker threads must give exactly the sequential result. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -124,6 +124,7 @@ describe('one parse, all cores: the verdict engine fed from the workers’ event
     for (const n of readdirSync('fixtures/libfuse'))
       if (/\.log(\.gz)?$/.test(n)) names.push(`fixtures/libfuse/${n}`);
     let split = 0;
+    let merged = 0;
     for (const name of names) {
       const f = join(dir, `${name.replaceAll('/', '_')}.log`);
       writeFileSync(f, readLog(name));
@@ -131,6 +132,11 @@ describe('one parse, all cores: the verdict engine fed from the workers’ event
         const session = new AnalysisSession({ evidenceFiles: {} });
         const events = { sink: session.events, restart: () => session.restartEvents() };
         const o = await analyzeInput(f, { threads, parallelMinBytes: 0, events });
+        if (threads === 1) expect(o.readBy).toBe('one pass');
+        else {
+          expect(o.readBy, `${name} ${threads}`).toMatch(/^ranges/);
+          if (o.readBy === 'ranges') merged++;
+        }
         const verdict =
           o.analysis && session.postMortem(o.analysis, { withVerdict: true, hasGuest: false }).verdict;
         return JSON.stringify({ analysis: o.analysis, verdict });
@@ -140,6 +146,8 @@ describe('one parse, all cores: the verdict engine fed from the workers’ event
       split++;
     }
     expect(split).toBe(names.length);
+    // most captures merge exactly; the others' post-mortem is read again (their events still came from the ranges)
+    expect(merged).toBeGreaterThan(names.length);
   }, 180_000);
 
   it('replays every event in file order with global line numbers', async () => {
@@ -165,5 +173,39 @@ describe('one parse, all cores: the verdict engine fed from the workers’ event
     for (let i = 1; i < lines.length; i++) expect(lines[i]).toBeGreaterThan(lines[i - 1]);
     const r = out?.analysis?.result();
     expect(lines.length).toBe((r?.totals.requests ?? 0) + (r?.totals.replies ?? 0));
+  });
+});
+
+describe('a gzip input inflated here and parsed by a worker', () => {
+  it('gives byte-identical analysis and verdict JSON to one thread on real captures', async () => {
+    const names = readdirSync('fixtures/lab')
+      .filter((n) => existsSync(`fixtures/lab/${n}/virtiofsd.log.gz`))
+      .slice(0, 12);
+    for (const name of names) {
+      const f = `fixtures/lab/${name}/virtiofsd.log.gz`;
+      const run = async (threads: number) => {
+        const session = new AnalysisSession({ evidenceFiles: {} });
+        const events = { sink: session.events, restart: () => session.restartEvents() };
+        const o = await analyzeInput(f, { threads, parallelMinBytes: 0, events });
+        expect(o.readBy, `${name} ${threads}`).toBe(threads === 1 ? 'one pass' : 'worker');
+        const verdict =
+          o.analysis && session.postMortem(o.analysis, { withVerdict: true, hasGuest: false }).verdict;
+        return JSON.stringify({ analysis: o.analysis, verdict, error: o.error?.message ?? null });
+      };
+      expect(await run(2), name).toBe(await run(1));
+    }
+  }, 120_000);
+
+  it('a truncated gzip: the readable part analysed, the read error kept, as on one thread', async () => {
+    const whole = readFileSync('fixtures/lab/rust-1.13.2-walk-cache-never/virtiofsd.log.gz');
+    const f = join(dir, 'cut.log.gz');
+    writeFileSync(f, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    const one = await analyzeInput(f, { threads: 1 });
+    const two = await analyzeInput(f, { threads: 2, parallelMinBytes: 0 });
+    expect(one.error?.exitCode).toBe(2);
+    expect(two.readBy).toBe('worker');
+    expect(two.error?.message).toBe(one.error?.message);
+    expect(two.analysis?.totals.requests).toBeGreaterThan(0);
+    expect(JSON.stringify(two.analysis)).toBe(JSON.stringify(one.analysis));
   });
 });
