@@ -9,7 +9,7 @@ import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type AnalysisOptions, type RangeParts, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
-import { type EventBatch, replayBatch } from '../parse/event-batch.js';
+import { batchBuffers, type EventBatch, replayBatch } from '../parse/event-batch.js';
 import { sniffLibfuse, VirtiofsdLineParser, type VirtiofsdSink } from '../parse/virtiofsd.js';
 import type { RangeJob } from './range-worker.js';
 
@@ -100,7 +100,8 @@ export async function analyzeParallel(
   let lineOffset = 0;
   const replay = (k: number, batch: EventBatch) => {
     if (events) replayBatch(batch, events, lineOffset);
-    workers[k].postMessage({ credit: 1 });
+    // the batch goes home for reuse: batches in flight stay bounded and make no garbage
+    workers[k].postMessage({ credit: 1, batch }, batchBuffers(batch));
   };
   const advance = () => {
     while (cursor < jobs.length && finished[cursor] !== null) {
@@ -251,7 +252,7 @@ export async function analyzeStreamInWorker(
         wakeReader = null;
       } else if (m.batch) {
         if (events) replayBatch(m.batch, events, 0);
-        w.postMessage({ credit: 1 });
+        w.postMessage({ credit: 1, batch: m.batch }, batchBuffers(m.batch));
       } else if (m.parts) resolve(m.parts);
       else if (m.error) fail(new Error(m.error));
     });

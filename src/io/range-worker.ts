@@ -34,17 +34,21 @@ async function run(job: RangeJob): Promise<void> {
   // stream mode: chunks posted by the main thread, in order; null marks the end
   const posted: (Buffer | null)[] = [];
   let arrived: (() => void) | null = null;
-  parentPort?.on('message', (m: { credit?: number; chunk?: ArrayBuffer; end?: boolean }) => {
-    if (m.credit) {
-      inflight -= m.credit;
-      wake?.();
-      wake = null;
-    } else if (m.chunk || m.end) {
-      posted.push(m.chunk ? Buffer.from(m.chunk) : null);
-      arrived?.();
-      arrived = null;
-    }
-  });
+  parentPort?.on(
+    'message',
+    (m: { credit?: number; batch?: EventBatch; chunk?: ArrayBuffer; end?: boolean }) => {
+      if (m.credit) {
+        if (m.batch) recorder?.recycle(m.batch);
+        inflight -= m.credit;
+        wake?.();
+        wake = null;
+      } else if (m.chunk || m.end) {
+        posted.push(m.chunk ? Buffer.from(m.chunk) : null);
+        arrived?.();
+        arrived = null;
+      }
+    },
+  );
   const send = async () => {
     for (const batch of ready.splice(0)) {
       parentPort?.postMessage({ batch }, batchBuffers(batch));

@@ -60,6 +60,8 @@ export function batchBuffers(b: EventBatch): ArrayBuffer[] {
 /** A sink that records every event into batches of `capacity` and hands each full batch to `emit`. */
 export class EventRecorder implements VirtiofsdSink {
   private cur: EventBatch;
+  /** Batches the consumer handed back (their buffers transferred home): reused instead of allocating. */
+  private readonly pool: EventBatch[] = [];
   constructor(
     private readonly emit: (batch: EventBatch) => void,
     private readonly capacity = 32_768,
@@ -67,11 +69,23 @@ export class EventRecorder implements VirtiofsdSink {
     this.cur = newBatch(capacity);
   }
 
+  /** A replayed batch coming back for reuse (keeps the memory in flight bounded and the garbage away). */
+  recycle(b: EventBatch): void {
+    if (b.kind.length !== this.capacity) return;
+    b.n = 0;
+    b.names = [];
+    this.pool.push(b);
+  }
+
+  private fresh(): EventBatch {
+    return this.pool.pop() ?? newBatch(this.capacity);
+  }
+
   private slot(kind: number, ts: number, line: number): number {
     let b = this.cur;
     if (b.n === this.capacity) {
       this.emit(b);
-      b = this.cur = newBatch(this.capacity);
+      b = this.cur = this.fresh();
     }
     const i = b.n++;
     b.kind[i] = kind;
@@ -115,7 +129,7 @@ export class EventRecorder implements VirtiofsdSink {
   flush(): void {
     if (this.cur.n > 0) {
       this.emit(this.cur);
-      this.cur = newBatch(this.capacity);
+      this.cur = this.fresh();
     }
   }
 }
