@@ -432,6 +432,11 @@ async function benchAdversarial(shape, requests, opts) {
       kind: 'analyzer',
       args: (f) => [opts.analyzer, '--json', '--no-verdict', f],
     },
+    {
+      name: 'vfs-analyze --json --threads 1 (+verdict)',
+      kind: 'analyzer',
+      args: (f) => [opts.analyzer, '--json', '--threads', '1', f],
+    },
   ];
   const runs = new Map(tools.map((t) => [t, []]));
   let ref;
