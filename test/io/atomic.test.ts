@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
+  copyFileSync,
   createReadStream,
   existsSync,
   lstatSync,
@@ -13,6 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { writeDirAtomic, writeFileAtomic } from '../../src/io/atomic.js';
@@ -114,23 +116,47 @@ describe('writeFileAtomic', () => {
     expect(readFileSync(f, 'utf8')).toBe('{}');
   });
 
-  it.skipIf(process.getuid?.() === 0)(
-    'a read-only folder: error, old file intact, no temp file',
-    async () => {
-      const f = join(dir, 'r.json');
-      writeFileSync(f, 'old');
+  it('a folder the writer may not write to: error, old file intact, no temp file', async () => {
+    const f = join(dir, 'r.json');
+    writeFileSync(f, 'old');
+    if (process.getuid?.() !== 0) {
       chmodSync(dir, 0o555);
       try {
         await expect(writeFileAtomic(f, 'new')).rejects.toThrow(
           `${f}: cannot write: EACCES: permission denied`,
         );
-        expect(readFileSync(f, 'utf8')).toBe('old');
-        expect(readdirSync(dir)).toEqual(['r.json']);
       } finally {
         chmodSync(dir, 0o755);
       }
-    },
-  );
+    } else {
+      // root writes anywhere: run the write as nobody (the folder is root's, mode 0755)
+      chmodSync(dir, 0o755);
+      // the built module and the one it imports, copied where nobody can read them (the checkout may not be)
+      const lib = mkdtempSync(join(tmpdir(), 'vfs-atomic-lib-'));
+      mkdirSync(join(lib, 'io'));
+      copyFileSync(new URL('../../dist/io/atomic.js', import.meta.url), join(lib, 'io/atomic.js'));
+      copyFileSync(new URL('../../dist/errors.js', import.meta.url), join(lib, 'errors.js'));
+      writeFileSync(join(lib, 'package.json'), '{"type":"module"}');
+      chmodSync(lib, 0o755);
+      const mod = pathToFileURL(join(lib, 'io/atomic.js')).href;
+      const script = `import('${mod}').then((m) => m.writeFileAtomic(${JSON.stringify(f)}, 'new')).then(() => process.exit(0), (e) => { console.log(e.message); process.exit(3); })`;
+      let out = '';
+      try {
+        execFileSync(
+          'setpriv',
+          ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script],
+          {
+            encoding: 'utf8',
+          },
+        );
+      } catch (err) {
+        out = String((err as { stdout?: string }).stdout ?? '');
+      }
+      expect(out.trim()).toBe(`${f}: cannot write: EACCES: permission denied`);
+    }
+    expect(readFileSync(f, 'utf8')).toBe('old');
+    expect(readdirSync(dir)).toEqual(['r.json']);
+  });
 });
 
 describe('writeDirAtomic', () => {
