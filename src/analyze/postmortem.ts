@@ -413,13 +413,7 @@ export class PostMortemReducer implements VirtiofsdSink {
       if (nodeid >= arr.length) arr = this.growInodes(nodeid);
       if (arr[nodeid]++ === 0) this.distinctInodes++;
     } else {
-      const prev = this.bigInodes.add(nodeid);
-      if (prev === 0) this.bigInodeSeen.add(nodeid);
-      else if (prev < 0) {
-        const e = this.inodeMap.get(nodeid);
-        if (e !== undefined) e.requests++;
-        else this.inodeMap.insert(nodeid, { requests: 1, missed: 0 });
-      }
+      this.countBigInode(nodeid, 1);
     }
     if (nodeid === 1 || this.entries > 0 || (daemon >= Daemon.c && nodeid > 1)) this.notePath(nodeid);
 
@@ -543,6 +537,17 @@ export class PostMortemReducer implements VirtiofsdSink {
     arr.set(this.inodeDirect);
     this.inodeDirect = arr;
     return arr;
+  }
+
+  /** `n` requests on a nodeid ≥ 2^22: in the exact pages, or in the capped table past their budget. */
+  private countBigInode(nodeid: number, n: number): void {
+    const prev = this.bigInodes.add(nodeid, n);
+    if (prev === 0) this.bigInodeSeen.add(nodeid);
+    else if (prev < 0) {
+      const e = this.inodeMap.get(nodeid);
+      if (e !== undefined) e.requests += n;
+      else this.inodeMap.insert(nodeid, { requests: n, missed: 0 });
+    }
   }
 
   /** Requests per inode, as a map (for the top-N table). */
@@ -891,13 +896,7 @@ export class PostMortemReducer implements VirtiofsdSink {
     }
     Object.setPrototypeOf(o.bigInodes, PagedCounts.prototype);
     for (const [id, n] of o.bigInodes.entries()) {
-      const prev = this.bigInodes.add(id, n);
-      if (prev === 0) this.bigInodeSeen.add(id);
-      else if (prev < 0) {
-        const e = this.inodeMap.get(id);
-        if (e !== undefined) e.requests += n;
-        else this.inodeMap.insert(id, { requests: n, missed: 0 });
-      }
+      this.countBigInode(id, n);
     }
     mergeCapped(this.inodeMap, this.bigInodeSeen, o.inodeMap, o.bigInodeSeen, (y, x) => {
       y.requests += x.requests;
