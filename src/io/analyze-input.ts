@@ -11,7 +11,7 @@ import {
 } from '../analyze/virtiofsd-analysis.js';
 import { UnusableInputError, type VfsError } from '../errors.js';
 import { TeeSink, type VirtiofsdSink } from '../parse/virtiofsd.js';
-import { isStdin, openByteSource } from './byte-source.js';
+import { type ByteSource, isStdin, openByteSource } from './byte-source.js';
 import {
   analyzeParallel,
   analyzeStreamInWorker,
@@ -67,7 +67,7 @@ export async function analyzeInput(
   }
   // The merge would not be exact, but the ordered sinks saw every event: read again for the post-mortem only.
   if (parallel?.replayed) seqOpts = { ...opts, extraSink: undefined };
-  let source: Awaited<ReturnType<typeof openByteSource>>;
+  let source: ByteSource;
   try {
     source = await openByteSource(path);
   } catch (err) {
@@ -78,29 +78,44 @@ export async function analyzeInput(
     if ((source.size ?? 0) >= min) return gzipInWorker(source, opts, seqOpts, onProgress);
   }
   const analysis = new VirtiofsdAnalysis(source.name, seqOpts);
-  let error: VfsError | null = null;
-  let lastProgress = 0;
+  let readError: VfsError | null = null;
+  const tick = progressTicker(source, onProgress);
   try {
     for await (const chunk of source.chunks) {
       analysis.push(chunk);
       if (analysis.isBinary) break;
-      if (onProgress) {
-        const now = Date.now();
-        if (now - lastProgress > 100) {
-          lastProgress = now;
-          onProgress(source.name, source.bytesRead(), source.size);
-        }
-      }
+      tick();
     }
   } catch (err) {
-    error = err as VfsError;
+    readError = err as VfsError;
   }
   analysis.end();
+  return outcome(source.name, analysis, readError, parallel?.replayed ? 'ranges, then one pass' : 'one pass');
+}
+
+/** The outcome of a whole read: a read error part-way wins over "nothing usable"; empty results are dropped. */
+function outcome(
+  file: string,
+  analysis: VirtiofsdAnalysis,
+  readError: VfsError | null,
+  readBy: InputOutcome['readBy'],
+): InputOutcome {
   const result = analysis.result();
-  if (error === null) error = unusable(result);
+  const error = readError ?? unusable(result);
   const keep = !result.binary && result.totals.requests + result.totals.replies > 0;
-  const readBy = parallel?.replayed ? 'ranges, then one pass' : 'one pass';
-  return { file: source.name, analysis: keep ? result : null, error, readBy };
+  return { file, analysis: keep ? result : null, error, readBy };
+}
+
+/** Reports read progress at most every 100 ms. */
+function progressTicker(source: ByteSource, onProgress?: ProgressFn): () => void {
+  let last = 0;
+  return () => {
+    const now = Date.now();
+    if (onProgress && now - last > 100) {
+      last = now;
+      onProgress(source.name, source.bytesRead(), source.size);
+    }
+  };
 }
 
 /**
@@ -132,29 +147,19 @@ export const GZIP_WORKER_MIN_BYTES = 6 * 1024 * 1024;
 
 /** A large gzip file: inflate on this thread, parse on a worker, the ordered sinks fed from its batches. */
 async function gzipInWorker(
-  source: Awaited<ReturnType<typeof openByteSource>>,
+  source: ByteSource,
   opts: InputOptions,
   seqOpts: InputOptions,
   onProgress?: ProgressFn,
 ): Promise<InputOutcome> {
-  let lastProgress = 0;
   const { analysis, readError } = await analyzeStreamInWorker(
     source.name,
     source.chunks,
     { ...opts, extraSink: undefined },
     seqOpts.extraSink,
-    () => {
-      const now = Date.now();
-      if (onProgress && now - lastProgress > 100) {
-        lastProgress = now;
-        onProgress(source.name, source.bytesRead(), source.size);
-      }
-    },
+    progressTicker(source, onProgress),
   );
-  const result = analysis.result();
-  const error = (readError as VfsError | null) ?? unusable(result);
-  const keep = !result.binary && result.totals.requests + result.totals.replies > 0;
-  return { file: source.name, analysis: keep ? result : null, error, readBy: 'worker' };
+  return outcome(source.name, analysis, readError as VfsError | null, 'worker');
 }
 
 /** Why a fully read input holds nothing to analyse, or null when it does. */
