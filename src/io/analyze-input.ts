@@ -24,9 +24,9 @@ export interface InputOutcome {
   file: string;
   analysis: InputAnalysis | null;
   error: VfsError | null;
-  /** How the input was read: split into byte ranges on worker threads, inflated here and parsed by one worker,
-   * or one pass on this thread; 'ranges, then one pass' when the events came from the ranges but their
-   * post-mortems could not be merged exactly (tests check which path ran). */
+  /** How the input was read: split into byte ranges on worker threads (nothing needed the events in order), read
+   * or inflated here and parsed by one worker, or one pass on this thread; 'ranges, then one pass' when the
+   * ranges' post-mortems could not be merged exactly (tests check which path ran). */
   readBy?: 'ranges' | 'ranges, then one pass' | 'worker' | 'one pass';
 }
 
@@ -51,31 +51,32 @@ export async function analyzeInput(
 ): Promise<InputOutcome> {
   const extra = opts.extraSink;
   // Whatever needs every event in file order (the verdict engine, the FUSE unique watch): fed by replaying the
-  // workers' event batches, or directly by the sequential reader.
-  const ordered = (e: VirtiofsdSink | undefined) => (e ? (extra ? new TeeSink(e, extra) : e) : extra);
-  let seqOpts: InputOptions = { ...opts, extraSink: ordered(opts.events?.sink) };
-  let parallel: ParallelOutcome | null = null;
-  try {
-    parallel = await tryParallel(path, opts, ordered(opts.events?.sink), onProgress);
-  } catch {
-    // A worker failed part-way: start over on one thread with a fresh sink (the unique watch keeps first hits).
-    seqOpts = { ...opts, extraSink: ordered(opts.events?.restart()) };
+  // worker's event batches, or directly by the sequential reader.
+  const e = opts.events?.sink;
+  const inOrder = e ? (extra ? new TeeSink(e, extra) : e) : extra;
+  const seqOpts: InputOptions = { ...opts, extraSink: inOrder };
+  let split: ParallelOutcome | null = null;
+  if (!inOrder) {
+    try {
+      split = await tryParallel(path, opts, onProgress);
+    } catch {
+      // a worker failed: read it again on one thread
+    }
+    if (split?.analysis) {
+      const result = split.analysis.result();
+      return { file: path, analysis: result, error: unusable(result), readBy: 'ranges' };
+    }
   }
-  if (parallel?.analysis) {
-    const result = parallel.analysis.result();
-    return { file: path, analysis: result, error: unusable(result), readBy: 'ranges' };
-  }
-  // The merge would not be exact, but the ordered sinks saw every event: read again for the post-mortem only.
-  if (parallel?.replayed) seqOpts = { ...opts, extraSink: undefined };
   let source: ByteSource;
   try {
     source = await openByteSource(path);
   } catch (err) {
     return { file: path, analysis: null, error: err as VfsError };
   }
-  if (source.gzip && !parallel && threadCount(opts.threads) >= 2) {
-    const min = opts.parallelMinBytes ?? GZIP_WORKER_MIN_BYTES;
-    if ((source.size ?? 0) >= min) return gzipInWorker(source, opts, seqOpts, onProgress);
+  // Events needed in order, or a gzip to inflate: read here, parse on one worker (see analyzeStreamInWorker).
+  if ((inOrder || source.gzip) && !split && threadCount(opts.threads) >= 2) {
+    const min = opts.parallelMinBytes ?? (source.gzip ? GZIP_WORKER_MIN_BYTES : PARALLEL_MIN_BYTES);
+    if ((source.size ?? 0) >= min) return streamInWorker(source, opts, inOrder, onProgress);
   }
   const analysis = new VirtiofsdAnalysis(source.name, seqOpts);
   let readError: VfsError | null = null;
@@ -90,7 +91,7 @@ export async function analyzeInput(
     readError = err as VfsError;
   }
   analysis.end();
-  return outcome(source.name, analysis, readError, parallel?.replayed ? 'ranges, then one pass' : 'one pass');
+  return outcome(source.name, analysis, readError, split ? 'ranges, then one pass' : 'one pass');
 }
 
 /** The outcome of a whole read: a read error part-way wins over "nothing usable"; empty results are dropped. */
@@ -119,14 +120,12 @@ function progressTicker(source: ByteSource, onProgress?: ProgressFn): () => void
 }
 
 /**
- * Large plain virtiofsd logs are split across worker threads (`events` then gets every event, in order, from
- * their batches); null means "read it sequentially" and nothing reached `events`. Throws when a worker failed
- * after events were replayed.
+ * Large plain virtiofsd logs are split across worker threads when nothing needs their events in order; null
+ * means "read it sequentially".
  */
 async function tryParallel(
   path: string,
   opts: InputOptions,
-  events: VirtiofsdSink | undefined,
   onProgress?: ProgressFn,
 ): Promise<ParallelOutcome | null> {
   const threads = threadCount(opts.threads);
@@ -139,24 +138,24 @@ async function tryParallel(
   } catch {
     return null; // the sequential path reports the error
   }
-  return await analyzeParallel(path, size, opts, threads, (done) => onProgress?.(path, done, size), events);
+  return await analyzeParallel(path, size, opts, threads, (done) => onProgress?.(path, done, size));
 }
 
 /** Compressed size from which a gzip input is inflated here and parsed by a worker (≈ 50 MB of text). */
 export const GZIP_WORKER_MIN_BYTES = 6 * 1024 * 1024;
 
-/** A large gzip file: inflate on this thread, parse on a worker, the ordered sinks fed from its batches. */
-async function gzipInWorker(
+/** A large input read (or inflated) here, parsed by a worker, the ordered sinks fed from its batches. */
+async function streamInWorker(
   source: ByteSource,
   opts: InputOptions,
-  seqOpts: InputOptions,
+  inOrder: VirtiofsdSink | undefined,
   onProgress?: ProgressFn,
 ): Promise<InputOutcome> {
   const { analysis, readError } = await analyzeStreamInWorker(
     source.name,
     source.chunks,
     { ...opts, extraSink: undefined },
-    seqOpts.extraSink,
+    inOrder,
     progressTicker(source, onProgress),
   );
   return outcome(source.name, analysis, readError as VfsError | null, 'worker');

@@ -32,18 +32,18 @@ async function run(job: RangeJob): Promise<void> {
   let inflight = 0;
   let wake: (() => void) | null = null;
   // stream mode: chunks posted by the main thread, in order; null marks the end
-  const posted: (Buffer | null)[] = [];
+  const posted: ({ buf: ArrayBuffer; length: number } | null)[] = [];
   let arrived: (() => void) | null = null;
   parentPort?.on(
     'message',
-    (m: { credit?: number; batch?: EventBatch; chunk?: ArrayBuffer; end?: boolean }) => {
+    (m: { credit?: number; batch?: EventBatch; chunk?: ArrayBuffer; length?: number; end?: boolean }) => {
       if (m.credit) {
         if (m.batch) recorder?.recycle(m.batch);
         inflight -= m.credit;
         wake?.();
         wake = null;
       } else if (m.chunk || m.end) {
-        posted.push(m.chunk ? Buffer.from(m.chunk) : null);
+        posted.push(m.chunk ? { buf: m.chunk, length: m.length ?? m.chunk.byteLength } : null);
         arrived?.();
         arrived = null;
       }
@@ -57,13 +57,14 @@ async function run(job: RangeJob): Promise<void> {
     while (inflight >= MAX_INFLIGHT) await new Promise<void>((r) => (wake = r));
   };
   if (job.stream) {
-    let n = 0;
     for (;;) {
       while (posted.length === 0) await new Promise<void>((r) => (arrived = r));
-      const chunk = posted.shift() as Buffer | null;
-      if (chunk === null) break;
-      analysis.push(chunk);
-      parentPort?.postMessage({ ack: 1, done: ++n });
+      const chunk = posted.shift();
+      if (!chunk) break;
+      // the scanner copies what it keeps of a chunk (a partial line), so the buffer can go back for reuse
+      // a binary input is not parsed on (the one-pass reader stops there too)
+      if (!analysis.isBinary) analysis.push(Buffer.from(chunk.buf, 0, chunk.length));
+      parentPort?.postMessage({ ack: chunk.buf }, [chunk.buf]);
       if (ready.length > 0) await send();
     }
     return finish(analysis, recorder, ready);

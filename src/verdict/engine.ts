@@ -101,6 +101,8 @@ export interface EngineSizes {
   pids: number;
   ringTokens: number;
   inodeAges: number;
+  /** Typed-array pages holding the tracked inodes' ages (each 2^14 inodes). */
+  inodePages: number;
   pending: number;
   progressMarks: number;
   episodes: number;
@@ -348,6 +350,7 @@ export class VerdictEngine implements VirtiofsdSink {
       pids: this.pids.size,
       ringTokens: ring,
       inodeAges: this.ages.size,
+      inodePages: this.ages.pageCount,
       pending: this.pending.size,
       progressMarks: this.marks.length,
       episodes: this.finished.length,

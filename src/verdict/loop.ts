@@ -31,12 +31,20 @@ export function formatToken(t: number): string {
   return `${opcodeName(op)}(${cls === 0 ? 'new' : String(cls - 1)})`;
 }
 
-/** Inodes below this are tracked in a typed array (no hashing); larger ones in a Map. */
+/** Inodes below this are tracked in typed-array pages (no hashing); larger ones in a hash map. */
 const DIRECT_INODES = 1 << 22;
+const PAGE_BITS = 14;
+const PAGE_MASK = (1 << PAGE_BITS) - 1;
 
 export class InodeAges {
-  /** inode → 1 + global request number when it was (re)introduced; 0 = not tracked. */
-  private direct: Int32Array = new Int32Array(1024);
+  /**
+   * inode → 1 + global request number when it was (re)introduced, 0 = not tracked: pages of 2^14 inodes, each
+   * allocated on its first tracked inode and dropped when its last one is evicted or forgotten. At most `cap`
+   * inodes are tracked, so memory follows the live inodes, not the highest inode number (a guest that creates
+   * millions of files keeps a few pages, not a 16 MB array).
+   */
+  private readonly pages: (Int32Array | undefined)[] = [];
+  private readonly pageLive: number[] = [];
   /** Introductions in order (inode, seq), for evicting the oldest beyond `cap`. */
   private readonly ringInode: Float64Array;
   private readonly ringSeq: Float64Array;
@@ -69,8 +77,18 @@ export class InodeAges {
     if (inode <= 1) return;
     if (this.bornOf(inode) < 0) this.live++;
     if (inode < DIRECT_INODES) {
-      if (inode >= this.direct.length) this.grow(inode);
-      this.direct[inode] = seq + 1;
+      const p = inode >>> PAGE_BITS;
+      let page = this.pages[p];
+      if (page === undefined) {
+        while (this.pages.length <= p) {
+          this.pages.push(undefined);
+          this.pageLive.push(0);
+        }
+        page = this.pages[p] = new Int32Array(1 << PAGE_BITS);
+      }
+      const i = inode & PAGE_MASK;
+      if (page[i] === 0) this.pageLive[p]++;
+      page[i] = seq + 1;
     } else this.big.set(inode, seq);
     // Remember the introduction; beyond `cap` live entries the oldest introduction is dropped.
     const n = this.ringInode.length;
@@ -83,18 +101,36 @@ export class InodeAges {
   }
 
   forget(inode: number): void {
+    this.untrack(inode, false);
+  }
+
+  /** Stop tracking `inode`; an eviction also drops its page once empty (a FORGET keeps it: no churn). */
+  private untrack(inode: number, evicted: boolean): void {
     if (this.bornOf(inode) < 0) return;
     this.live--;
-    if (inode < DIRECT_INODES) this.direct[inode] = 0;
-    else this.big.delete(inode);
+    if (inode < DIRECT_INODES) {
+      const p = inode >>> PAGE_BITS;
+      (this.pages[p] as Int32Array)[inode & PAGE_MASK] = 0;
+      if (--this.pageLive[p] === 0 && evicted) this.pages[p] = undefined;
+    } else this.big.delete(inode);
   }
 
   get size(): number {
     return this.live;
   }
 
+  /** Pages allocated (for memory tests). */
+  get pageCount(): number {
+    let n = 0;
+    for (const p of this.pages) if (p !== undefined) n++;
+    return n;
+  }
+
   private bornOf(inode: number): number {
-    if (inode < DIRECT_INODES) return inode < this.direct.length ? this.direct[inode] - 1 : -1;
+    if (inode < DIRECT_INODES) {
+      const page = this.pages[inode >>> PAGE_BITS];
+      return page === undefined ? -1 : page[inode & PAGE_MASK] - 1;
+    }
     return this.big.get(inode) ?? -1;
   }
 
@@ -105,15 +141,7 @@ export class InodeAges {
     this.ringHead = (this.ringHead + 1) % n;
     this.ringLen--;
     // Only if this introduction is still the inode's current one (it may have been re-introduced or forgotten).
-    if (this.bornOf(inode) === seq) this.forget(inode);
-  }
-
-  private grow(inode: number): void {
-    let n = this.direct.length;
-    while (n <= inode) n *= 2;
-    const a = new Int32Array(Math.min(n, DIRECT_INODES));
-    a.set(this.direct);
-    this.direct = a;
+    if (this.bornOf(inode) === seq) this.untrack(inode, true);
   }
 }
 

@@ -127,7 +127,9 @@ describe('memory stays bounded by the windows, not the log length', () => {
       if (i === N / 2 - 1 || i === N - 1) sizes.push(engine.sizes);
     }
     const [half, full] = sizes;
-    expect(full).toEqual(half);
+    // 1.7 M distinct inodes went by, 5,000 tracked at a time: their pages are dropped as they empty
+    expect(full.inodePages).toBeLessThanOrEqual(2);
+    expect({ ...full, inodePages: 0 }).toEqual({ ...half, inodePages: 0 });
     expect(full.pids).toBeLessThanOrEqual(th.maxPids);
     expect(full.ringTokens).toBeLessThanOrEqual(th.maxPids * (2 * DEFAULT_THRESHOLDS.maxPeriod + 1));
     expect(full.inodeAges).toBeLessThanOrEqual(th.maxTrackedInodes);
