@@ -129,6 +129,12 @@ function exec(cmd, args, { env, pollHwm = false } = {}) {
 const rssFile = join(tmpdir(), `vfs-bench-rss-${process.pid}`);
 const gnuTime = existsSync('/usr/bin/time');
 
+/** The node flags the executable runs with (its `exec node FLAGS "$0"` line): measured as users run it. */
+function binNodeFlags(bin) {
+  const m = /^':' \/\/; exec node (.*) "\$0" "\$@"$/m.exec(readFileSync(bin, 'utf8'));
+  return m ? m[1].split(' ').filter(Boolean) : [];
+}
+
 /** One timed run of a tool; returns { seconds, rssKB, stdout, code, signal, stderr }. */
 async function runTool(tool, file) {
   rmSync(rssFile, { force: true });
@@ -140,7 +146,9 @@ async function runTool(tool, file) {
   } else if (tool.kind === 'awk') {
     r = await exec('mawk', ['-f', AWK, file], { env: { LC_ALL: 'C' }, pollHwm: true });
   } else {
-    r = await exec(process.execPath, ['--import', join(ROOT, 'bench/rss-reporter.mjs'), ...tool.args(file)], {
+    const args = tool.args(file);
+    const flags = args[0]?.endsWith('.js') ? binNodeFlags(args[0]) : [];
+    r = await exec(process.execPath, [...flags, '--import', join(ROOT, 'bench/rss-reporter.mjs'), ...args], {
       env: { VFS_BENCH_RSS_FILE: rssFile },
     });
   }

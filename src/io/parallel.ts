@@ -20,6 +20,13 @@ import { type AnalysisOptions, type RangeParts, VirtiofsdAnalysis } from '../ana
 import { batchBuffers, type EventBatch, replayBatch } from '../parse/event-batch.js';
 import { sniffLibfuse, VirtiofsdLineParser, type VirtiofsdSink } from '../parse/virtiofsd.js';
 import type { RangeJob } from './range-worker.js';
+import { readRange } from './read-range.js';
+
+/**
+ * A small young generation (2 MB semi-spaces, as bin/vfs-analyze.js gives the main thread): V8 would grow it to
+ * 16 MB per worker under the parser's allocation rate, for no gain in time.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 6 };
 
 /** Below this size one thread is faster than starting workers. */
 export const PARALLEL_MIN_BYTES = 48 * 1024 * 1024;
@@ -95,34 +102,43 @@ export async function analyzeParallel(
     await fh.close();
   }
   const done = new Array<number>(jobs.length).fill(0);
+  const progress = (k: number, bytes: number) => {
+    done[k] = bytes;
+    onProgress?.(done.reduce((a, b) => a + b, 0));
+  };
+  // The first range is parsed on this thread (one heap fewer than a worker of its own); the others on workers.
+  const [own, ...rest] = jobs;
+  const analysis = new VirtiofsdAnalysis(path, { ...opts, extraSink: undefined });
   const workers: Worker[] = [];
   let results: RangeParts[];
   try {
-    results = await Promise.all(
-      jobs.map(
-        (job, k) =>
-          new Promise<RangeParts>((resolve, reject) => {
-            const w = new Worker(workerUrl(), { workerData: job });
-            workers[k] = w;
-            w.on('message', (m: { progress?: number; parts?: RangeParts; error?: string }) => {
-              if (m.progress !== undefined) {
-                done[k] = m.progress;
-                onProgress?.(done.reduce((a, b) => a + b, 0));
-              } else if (m.parts) resolve(m.parts);
-              else if (m.error) reject(new Error(m.error));
-            });
-            w.on('error', reject);
-            w.on('exit', (code) => {
-              if (code !== 0) reject(new Error(`analysis worker exited with code ${code}`));
-            });
-          }),
-      ),
+    const parts = rest.map(
+      (job, i) =>
+        new Promise<RangeParts>((resolve, reject) => {
+          const w = new Worker(workerUrl(), { workerData: job, resourceLimits: WORKER_LIMITS });
+          workers.push(w);
+          w.on('message', (m: { progress?: number; parts?: RangeParts; error?: string }) => {
+            if (m.progress !== undefined) progress(i + 1, m.progress);
+            else if (m.parts) resolve(m.parts);
+            else if (m.error) reject(new Error(m.error));
+          });
+          w.on('error', reject);
+          w.on('exit', (code) => {
+            if (code !== 0) reject(new Error(`analysis worker exited with code ${code}`));
+          });
+        }),
     );
+    for (const p of parts) p.catch(() => {}); // awaited below, after this thread's own range
+    let n = 0;
+    await readRange(path, own.start, own.end, analysis, (bytes) => {
+      if (++n % 16 === 0) progress(0, bytes);
+    });
+    analysis.end();
+    results = await Promise.all(parts);
   } catch (err) {
-    for (const w of workers) void w?.terminate();
+    for (const w of workers) void w.terminate();
     throw err;
   }
-  const analysis = new VirtiofsdAnalysis(path, { ...opts, extraSink: undefined });
   for (const parts of results) {
     if (!analysis.canAbsorb(parts)) return { analysis: null };
     analysis.absorb(parts);
@@ -188,9 +204,9 @@ async function lastStampBefore(
 }
 
 /** Chunks (read or inflated) posted to the worker but not yet parsed; the reader waits beyond this (bounds memory). */
-const MAX_CHUNKS_IN_FLIGHT = 4;
+const MAX_CHUNKS_IN_FLIGHT = 8;
 /** Size of the buffers posted to the worker. */
-const POSTED_BYTES = 1 << 20;
+const POSTED_BYTES = 1 << 19;
 
 /**
  * One input on two threads: this thread reads (a plain file) or inflates (gzip, zlib on the thread pool) and posts
@@ -216,7 +232,7 @@ export async function analyzeStreamInWorker(
     record: !!events,
     stream: true,
   };
-  const w = new Worker(workerUrl(), { workerData: job });
+  const w = new Worker(workerUrl(), { workerData: job, resourceLimits: WORKER_LIMITS });
   /** Chunk buffers the worker handed back, reused for the next chunks. */
   const pool: ArrayBuffer[] = [];
   let inFlight = 0;

@@ -2,10 +2,10 @@
  * Worker thread: analyse one byte range of a plain log file, or (`stream`) the bytes the main thread posts (an
  * inflating gzip), and send the mergeable parts back — with `record`, the parsed events as batches too.
  */
-import { open } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type AnalysisOptions, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { batchBuffers, type EventBatch, EventRecorder } from '../parse/event-batch.js';
+import { readRange } from './read-range.js';
 
 export interface RangeJob {
   path: string;
@@ -21,8 +21,6 @@ export interface RangeJob {
 
 /** Batches sent but not yet replayed by the main thread; the reader waits beyond this (bounds memory). */
 const MAX_INFLIGHT = 8;
-
-const CHUNK = 1 << 20;
 
 async function run(job: RangeJob): Promise<void> {
   const ready: EventBatch[] = [];
@@ -69,23 +67,10 @@ async function run(job: RangeJob): Promise<void> {
     }
     return finish(analysis, recorder, ready);
   }
-  const fh = await open(job.path, 'r');
-  try {
-    let pos = job.start;
-    let n = 0;
-    const buf = Buffer.allocUnsafe(CHUNK);
-    while (pos < job.end) {
-      const want = Math.min(CHUNK, job.end - pos);
-      const { bytesRead } = await fh.read(buf, 0, want, pos);
-      if (bytesRead === 0) break;
-      analysis.push(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
-      pos += bytesRead;
-      if (++n % 16 === 0) parentPort?.postMessage({ progress: pos - job.start });
-      if (ready.length > 0) await send();
-    }
-  } finally {
-    await fh.close();
-  }
+  let n = 0;
+  await readRange(job.path, job.start, job.end, analysis, (done) => {
+    if (++n % 16 === 0) parentPort?.postMessage({ progress: done });
+  });
   finish(analysis, recorder, ready);
 }
 

@@ -64,7 +64,7 @@ export class EventRecorder implements VirtiofsdSink {
   private readonly pool: EventBatch[] = [];
   constructor(
     private readonly emit: (batch: EventBatch) => void,
-    private readonly capacity = 32_768,
+    private readonly capacity = 8192,
   ) {
     this.cur = newBatch(capacity);
   }
