@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { BIN, ROOT, runCli } from '../support/cli.js';
 
 const LOOP = 'fixtures/lab/rust-1.13.2-loop2-10s-cache-never/virtiofsd.log.gz';
 const CWALK = 'fixtures/lab/c-7.2-walk-cache-none/virtiofsd.log.gz';
@@ -23,6 +23,21 @@ function oneLineError(stderr: string) {
 }
 
 describe('vfs-analyze LOG', () => {
+  it('the executable itself (sh first line) runs node with its V8 flags and gives what `node BIN` gives', () => {
+    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' };
+    delete env.FORCE_COLOR;
+    const direct = spawnSync(BIN, ['--json', LOOP], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 26 });
+    expect(direct.stderr).toBe('');
+    expect(direct.status).toBe(0);
+    expect(direct.stdout).toBe(runCli(['--json', LOOP]).stdout);
+    // the flags reach node: a script that prints its execArgv, run through the same first line
+    const probe = join(dir, 'probe.js');
+    const first = readFileSync(BIN, 'utf8').split('\n').slice(0, 2).join('\n');
+    writeFileSync(probe, `${first}\nconsole.log(JSON.stringify(process.execArgv));\n`, { mode: 0o755 });
+    const argv = spawnSync(probe, [], { encoding: 'utf8' });
+    expect(JSON.parse(argv.stdout)).toEqual(['--max-semi-space-size=2']);
+  });
+
   it('prints the incident tables for a real capture', () => {
     const r = runCli([LOOP]);
     expect(r.code).toBe(0);
