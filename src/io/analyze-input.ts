@@ -26,8 +26,9 @@ export interface InputOutcome {
   error: VfsError | null;
   /** How the input was read: split into byte ranges on worker threads (nothing needed the events in order), read
    * or inflated here and parsed by one worker, or one pass on this thread; 'ranges, then one pass' when the
-   * ranges' post-mortems could not be merged exactly (tests check which path ran). */
-  readBy?: 'ranges' | 'ranges, then one pass' | 'worker' | 'one pass';
+   * ranges' post-mortems could not be merged exactly, 'worker, then one pass' when the worker failed (tests check
+   * which path ran). */
+  readBy?: 'ranges' | 'ranges, then one pass' | 'worker' | 'worker, then one pass' | 'one pass';
 }
 
 export type ProgressFn = (file: string, done: number, total: number | null) => void;
@@ -42,6 +43,8 @@ export interface InputOptions extends AnalysisOptions {
    * verdict engine). `restart()` gives a fresh sink when a worker failed after part of the log was replayed.
    */
   events?: { sink: VirtiofsdSink; restart(): VirtiofsdSink };
+  /** Tests: the script the streaming worker runs (one that fails, to check the fallback). */
+  workerScript?: URL;
 }
 
 export async function analyzeInput(
@@ -76,7 +79,17 @@ export async function analyzeInput(
   // Events needed in order, or a gzip to inflate: read here, parse on one worker (see analyzeStreamInWorker).
   if ((inOrder || source.gzip) && !split && threadCount(opts.threads) >= 2) {
     const min = opts.parallelMinBytes ?? (source.gzip ? GZIP_WORKER_MIN_BYTES : PARALLEL_MIN_BYTES);
-    if ((source.size ?? 0) >= min) return streamInWorker(source, opts, inOrder, onProgress);
+    if ((source.size ?? 0) >= min) {
+      try {
+        return await streamInWorker(source, opts, inOrder, onProgress);
+      } catch {
+        // The worker failed part-way (a bug, out of memory): read the file again on this thread, the ordered
+        // sinks starting over (the unique watch keeps its first hits).
+        const events = opts.events && { sink: opts.events.restart(), restart: opts.events.restart };
+        const again = await analyzeInput(path, { ...opts, threads: 1, events }, onProgress);
+        return { ...again, readBy: 'worker, then one pass' };
+      }
+    }
   }
   const analysis = new VirtiofsdAnalysis(source.name, seqOpts);
   let readError: VfsError | null = null;
@@ -157,6 +170,7 @@ async function streamInWorker(
     { ...opts, extraSink: undefined },
     inOrder,
     progressTicker(source, onProgress),
+    opts.workerScript,
   );
   return outcome(source.name, analysis, readError as VfsError | null, 'worker');
 }

@@ -222,6 +222,7 @@ export async function analyzeStreamInWorker(
   opts: AnalysisOptions,
   events: VirtiofsdSink | undefined,
   onChunk?: () => void,
+  script: URL = workerUrl(),
 ): Promise<{ analysis: VirtiofsdAnalysis; readError: unknown }> {
   const job: RangeJob = {
     path: name,
@@ -232,7 +233,7 @@ export async function analyzeStreamInWorker(
     record: !!events,
     stream: true,
   };
-  const w = new Worker(workerUrl(), { workerData: job, resourceLimits: WORKER_LIMITS });
+  const w = new Worker(script, { workerData: job, resourceLimits: WORKER_LIMITS });
   /** Chunk buffers the worker handed back, reused for the next chunks. */
   const pool: ArrayBuffer[] = [];
   let inFlight = 0;

@@ -189,6 +189,23 @@ describe('one parse, two threads: the verdict engine fed from the worker’s eve
 });
 
 describe('a gzip input inflated here and parsed by a worker', () => {
+  it('a worker that fails part-way: the input is read again on one thread, the verdict engine started over', async () => {
+    const f = 'fixtures/lab/rust-1.13.2-loop2-10s-cache-never/virtiofsd.log.gz';
+    const run = async (threads: number, workerScript?: URL) => {
+      const session = new AnalysisSession({ evidenceFiles: {} });
+      const events = { sink: session.events, restart: () => session.restartEvents() };
+      const o = await analyzeInput(f, { threads, parallelMinBytes: 0, events, workerScript });
+      const verdict =
+        o.analysis && session.postMortem(o.analysis, { withVerdict: true, hasGuest: false }).verdict;
+      return { readBy: o.readBy, json: JSON.stringify({ analysis: o.analysis, verdict }) };
+    };
+    const failing = new URL('../support/failing-worker.mjs', import.meta.url);
+    const two = await run(2, failing);
+    expect(two.readBy).toBe('worker, then one pass');
+    expect(two.json).not.toContain('4242');
+    expect(two.json).toBe((await run(1)).json);
+  });
+
   it('gives byte-identical analysis and verdict JSON to one thread on real captures', async () => {
     const names = readdirSync('fixtures/lab')
       .filter((n) => existsSync(`fixtures/lab/${n}/virtiofsd.log.gz`))
