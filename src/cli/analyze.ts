@@ -139,7 +139,8 @@ export function analyzeOptions<T>(y: Argv<T>) {
     .option('recent', { type: 'number', default: 20, describe: 'requests in the recent-activity table' })
     .option('threads', {
       type: 'number',
-      describe: 'worker threads for large files (default: cores, max 4; 1 = off)',
+      describe:
+        'threads for logs of 48 MB+ (default: cores, max 4; 1 = one pass): with the verdict, one parsing worker; --no-verdict: one byte range per thread',
     })
     .option('color', {
       type: 'boolean',
