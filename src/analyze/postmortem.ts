@@ -158,7 +158,7 @@ export interface CountBounds {
 
 const SMALL_OPS = 64;
 const PATHS_PER_INODE = 64;
-/** Inode counters are a typed array indexed by nodeid up to this bound; larger nodeids use a Map. */
+/** Inode counters are typed-array pages indexed by nodeid up to this bound; larger nodeids use PagedCounts. */
 const DIRECT_INODES = 1 << 22;
 const INODE_PAGE_BITS = 16;
 const INODE_PAGE_MASK = (1 << INODE_PAGE_BITS) - 1;
@@ -533,10 +533,10 @@ export class PostMortemReducer implements VirtiofsdSink {
     this.paths.set(child, `${base}/${name}`);
   }
 
-  private inodePage(p: number): Uint32Array {
+  /** Put `page` (a new one by default) at page number `p`. */
+  private inodePage(p: number, page: Uint32Array = new Uint32Array(1 << INODE_PAGE_BITS)): Uint32Array {
     const pages = this.inodePages;
     while (pages.length <= p) pages.push(undefined);
-    const page = new Uint32Array(1 << INODE_PAGE_BITS);
     pages[p] = page;
     return page;
   }
@@ -893,8 +893,7 @@ export class PostMortemReducer implements VirtiofsdSink {
       const ours = this.inodePages[p];
       if (ours === undefined) {
         // a page only they have: take it (moved from the worker), do not copy it
-        while (this.inodePages.length <= p) this.inodePages.push(undefined);
-        this.inodePages[p] = theirs;
+        this.inodePage(p, theirs);
         for (let i = 0; i < theirs.length; i++) if (theirs[i] !== 0) this.distinctInodes++;
         return;
       }

@@ -77,7 +77,7 @@ export async function analyzeInput(
     return { file: path, analysis: null, error: err as VfsError };
   }
   // Events needed in order, or a gzip to inflate: read here, parse on one worker (see analyzeStreamInWorker).
-  if ((inOrder || source.gzip) && !split && threadCount(opts.threads) >= 2) {
+  if ((inOrder || source.gzip) && threadCount(opts.threads) >= 2) {
     const min = opts.parallelMinBytes ?? (source.gzip ? GZIP_WORKER_MIN_BYTES : PARALLEL_MIN_BYTES);
     if ((source.size ?? 0) >= min) {
       try {

@@ -1,6 +1,6 @@
 /**
- * Worker thread: analyse one byte range of a plain log file, or (`stream`) the bytes the main thread posts (an
- * inflating gzip), and send the mergeable parts back — with `record`, the parsed events as batches too.
+ * Worker thread: analyse one byte range of a plain log file, or (`stream`) the bytes the main thread posts (read or
+ * inflated there), and send the mergeable parts back — streaming with `record`, the parsed events as batches too.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { type AnalysisOptions, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
@@ -13,7 +13,8 @@ export interface RangeJob {
   end: number;
   seedTs: number;
   opts: AnalysisOptions;
-  /** Also send the parsed events as batches (see analyzeParallel), at most MAX_INFLIGHT ahead of the reader. */
+  /** Streaming only: also send the parsed events as batches (see analyzeStreamInWorker), at most MAX_INFLIGHT
+   * ahead of the main thread's replay. Byte ranges never record (nothing replays them). */
   record: boolean;
   /** Read `{ chunk }` messages (acknowledged one by one with `{ ack }`) until `{ end }`, not the file. */
   stream?: boolean;
@@ -24,7 +25,7 @@ const MAX_INFLIGHT = 8;
 
 async function run(job: RangeJob): Promise<void> {
   const ready: EventBatch[] = [];
-  const recorder = job.record ? new EventRecorder((b) => ready.push(b)) : undefined;
+  const recorder = job.stream && job.record ? new EventRecorder((b) => ready.push(b)) : undefined;
   const analysis = new VirtiofsdAnalysis(job.path, { ...job.opts, extraSink: recorder });
   analysis.parser.ts = job.seedTs;
   let inflight = 0;

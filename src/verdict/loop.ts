@@ -39,7 +39,8 @@ const PAGE_MASK = (1 << PAGE_BITS) - 1;
 export class InodeAges {
   /**
    * inode → 1 + global request number when it was (re)introduced, 0 = not tracked: pages of 2^14 inodes, each
-   * allocated on its first tracked inode and dropped when its last one is evicted or forgotten. At most `cap`
+   * allocated on its first tracked inode and dropped when eviction takes its last one (a FORGET leaves the page,
+   * which the same inodes soon need again). At most `cap`
    * inodes are tracked, so memory follows the live inodes, not the highest inode number (a guest that creates
    * millions of files keeps a few pages, not a 16 MB array).
    */

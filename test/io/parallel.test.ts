@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyzeInput } from '../../src/io/analyze-input.js';
+import { analyzeInput, type InputOptions } from '../../src/io/analyze-input.js';
 import { analyzeParallel } from '../../src/io/parallel.js';
 import { AnalysisSession } from '../../src/session/analysis-session.js';
 import { readLog } from '../support/analyze.js';
@@ -13,6 +13,20 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'vfs-par-'));
 });
+
+/** `file` read as the default command reads it (a session's verdict engine fed in order): how it was read, and
+ * the analysis, verdict and error as JSON. */
+async function withVerdict(file: string, opts: InputOptions) {
+  const session = new AnalysisSession({ evidenceFiles: {} });
+  const events = { sink: session.events, restart: () => session.restartEvents() };
+  const o = await analyzeInput(file, { parallelMinBytes: 0, ...opts, events });
+  const verdict =
+    o.analysis && session.postMortem(o.analysis, { withVerdict: true, hasGuest: false }).verdict;
+  return {
+    readBy: o.readBy,
+    json: JSON.stringify({ analysis: o.analysis, verdict, error: o.error?.message ?? null }),
+  };
+}
 
 async function both(file: string, threads: number) {
   const seq = await analyzeInput(file, { threads: 1 });
@@ -128,13 +142,9 @@ describe('one parse, two threads: the verdict engine fed from the worker’s eve
       const f = join(dir, `${name.replaceAll('/', '_')}.log`);
       writeFileSync(f, readLog(name));
       const run = async (threads: number) => {
-        const session = new AnalysisSession({ evidenceFiles: {} });
-        const events = { sink: session.events, restart: () => session.restartEvents() };
-        const o = await analyzeInput(f, { threads, parallelMinBytes: 0, events });
+        const o = await withVerdict(f, { threads });
         expect(o.readBy, `${name} ${threads}`).toBe(threads === 1 ? 'one pass' : 'worker');
-        const verdict =
-          o.analysis && session.postMortem(o.analysis, { withVerdict: true, hasGuest: false }).verdict;
-        return JSON.stringify({ analysis: o.analysis, verdict });
+        return o.json;
       };
       const one = await run(1);
       for (const threads of [2, 3]) expect(await run(threads), `${name}, ${threads} threads`).toBe(one);
@@ -191,19 +201,11 @@ describe('one parse, two threads: the verdict engine fed from the worker’s eve
 describe('a gzip input inflated here and parsed by a worker', () => {
   it('a worker that fails part-way: the input is read again on one thread, the verdict engine started over', async () => {
     const f = 'fixtures/lab/rust-1.13.2-loop2-10s-cache-never/virtiofsd.log.gz';
-    const run = async (threads: number, workerScript?: URL) => {
-      const session = new AnalysisSession({ evidenceFiles: {} });
-      const events = { sink: session.events, restart: () => session.restartEvents() };
-      const o = await analyzeInput(f, { threads, parallelMinBytes: 0, events, workerScript });
-      const verdict =
-        o.analysis && session.postMortem(o.analysis, { withVerdict: true, hasGuest: false }).verdict;
-      return { readBy: o.readBy, json: JSON.stringify({ analysis: o.analysis, verdict }) };
-    };
     const failing = new URL('../support/failing-worker.mjs', import.meta.url);
-    const two = await run(2, failing);
+    const two = await withVerdict(f, { threads: 2, workerScript: failing });
     expect(two.readBy).toBe('worker, then one pass');
     expect(two.json).not.toContain('4242');
-    expect(two.json).toBe((await run(1)).json);
+    expect(two.json).toBe((await withVerdict(f, { threads: 1 })).json);
   });
 
   it('gives byte-identical analysis and verdict JSON to one thread on real captures', async () => {
@@ -213,13 +215,9 @@ describe('a gzip input inflated here and parsed by a worker', () => {
     for (const name of names) {
       const f = `fixtures/lab/${name}/virtiofsd.log.gz`;
       const run = async (threads: number) => {
-        const session = new AnalysisSession({ evidenceFiles: {} });
-        const events = { sink: session.events, restart: () => session.restartEvents() };
-        const o = await analyzeInput(f, { threads, parallelMinBytes: 0, events });
+        const o = await withVerdict(f, { threads });
         expect(o.readBy, `${name} ${threads}`).toBe(threads === 1 ? 'one pass' : 'worker');
-        const verdict =
-          o.analysis && session.postMortem(o.analysis, { withVerdict: true, hasGuest: false }).verdict;
-        return JSON.stringify({ analysis: o.analysis, verdict, error: o.error?.message ?? null });
+        return o.json;
       };
       expect(await run(2), name).toBe(await run(1));
     }
