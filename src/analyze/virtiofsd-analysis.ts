@@ -43,6 +43,9 @@ export interface AnalysisOptions extends PostMortemOptions {
   extraSink?: VirtiofsdSink;
   maxLineBytes?: number;
   assumeYear?: number;
+  /** Read the commonest Rust lines with the WebAssembly fast lane (default true; false: the TypeScript parser reads
+   * every line — the same analysis, slower; the tests compare the two). */
+  fastLane?: boolean;
 }
 
 export interface InputAnalysis extends PostMortem {
@@ -98,9 +101,13 @@ export class VirtiofsdAnalysis {
     const sink = opts.extraSink ? new TeeSink(this.reducer, opts.extraSink) : this.reducer;
     this.parser = new VirtiofsdLineParser(sink, { format: this.forced, assumeYear: opts.assumeYear });
     const parser = this.parser;
-    this.scanner = new LineScanner((b, s, e, n) => {
-      parser.line(b, s, e, n);
-    }, opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+    this.scanner = new LineScanner(
+      (b, s, e, n) => {
+        parser.line(b, s, e, n);
+      },
+      opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      opts.fastLane === false ? null : parser.fastLane(),
+    );
   }
 
   push(chunk: Buffer): void {

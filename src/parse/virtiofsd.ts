@@ -8,6 +8,8 @@
  * byte-level message classifier. See ../shared/docs/virtiofsd-log-formats.md for every format handled.
  */
 
+import { FastLane, type FastLaneCounts, type FastLaneHost } from './fast-lane.js';
+
 /** `libfuse`: the `-d` output of any libfuse 2.9/3.x file system (bindfs, sshfs, passthrough, hello): the same
  * request/reply lines as C virtiofsd without its `[stamp] [ID: n]` prefix, plus the high-level API's own lines. */
 export type DaemonFormat = 'rust' | 'rust-legacy' | 'c' | 'libfuse';
@@ -405,7 +407,7 @@ const DBG_BODY_RE = /^(?:\s+(?:[A-Za-z_]\w*: .*|[\w:<>"'.-]+(?: [{[(])?,?|[}\])]
 /** env_logger levels with their padding as printed without a time stamp: `[DEBUG virtiofsd::server] msg`. */
 const LEVELS = ['ERROR ', 'WARN ', 'INFO ', 'DEBUG ', 'TRACE '].map(enc);
 
-export class VirtiofsdLineParser {
+export class VirtiofsdLineParser implements FastLaneHost {
   readonly stats: ParserStats = {
     kinds: new Array(LINE_KIND_NAMES.length).fill(0),
     byDaemon: { rust: 0, 'rust-legacy': 0, c: 0, libfuse: 0 },
@@ -458,6 +460,50 @@ export class VirtiofsdLineParser {
     this.libfuseMode = this.forced === 'libfuse' || (this.forced === 'auto' && opts.libfuse === true);
     this.stats.libfuse.atStart = this.libfuseMode;
     this.stats.libfuse.atEnd = this.libfuseMode;
+  }
+
+  /** A fast lane for this parser (see fast-lane.ts), or null where it cannot serve (a forced non-Rust format). */
+  fastLane(): FastLane | null {
+    return this.forced === 'auto' || this.forced === 'rust' ? FastLane.create(this) : null;
+  }
+
+  get resolvedFracDigits(): number {
+    return this.lastFracDigits;
+  }
+
+  get legacySeen(): boolean {
+    return this.stats.byDaemon['rust-legacy'] > 0;
+  }
+
+  emitRequest(ts: number, line: number, opcode: number, nodeid: number, unique: number, pid: number): void {
+    this.sink.request(ts, line, opcode, nodeid, unique, pid, Daemon.rust);
+  }
+
+  emitReply(ts: number, line: number, unique: number, error: number, len: number): void {
+    this.sink.reply(ts, line, unique, error, len);
+  }
+
+  /** Add what the fast lane read (Rust env_logger lines only) to the counts and state, as if read here. */
+  absorbFast(f: FastLaneCounts, chunk: Buffer): void {
+    const st = this.stats;
+    st.kinds[LineKind.request] += f.requests;
+    st.kinds[LineKind.reply] += f.replies;
+    st.kinds[LineKind.queue] += f.queue;
+    st.wrappers[W_ENV_LOGGER] += f.lines;
+    st.byDaemon.rust += f.requests + f.replies;
+    st.backwardSteps += f.backwardSteps;
+    if (f.stamps > 0) st.clocks.utc = (st.clocks.utc ?? 0) + f.stamps;
+    for (let d = 0; d < FRACTION_RES.length; d++)
+      if (f.fracMask & (1 << d)) this.noteResolution(FRACTION_RES[d]);
+    this.lastFracDigits = f.lastFracDigits;
+    this.ts = f.ts;
+    this.wrapper = W_ENV_LOGGER;
+    if (f.pendingPos >= 0) {
+      this.stampBuf = chunk;
+      this.stampPos = f.pendingPos;
+      this.stampFrac = f.pendingFrac;
+      this.stampFracDigits = f.pendingFracDigits;
+    } else this.stampBuf = null;
   }
 
   /** Read unprefixed C-format lines as libfuse from now on (auto format only). */
