@@ -4,8 +4,12 @@
 // --max-semi-space-size=2 (MB): V8 grows the young generation to 16–32 MB per thread under this tool's allocation
 // rate; 2 MB costs no time here and keeps peak memory ~20–35 MB lower. Run as `node bin/vfs-analyze.js`, V8's
 // defaults apply to this thread (worker threads get the same limit either way).
-import { main } from '../dist/cli/main.js';
-import { describeError, outputError } from '../dist/errors.js';
+import { prewarmAnalysisWorker } from '../dist/io/analysis-worker.js';
+
+// The analysis worker starts loading now, alongside the rest of the program (see dist/io/analysis-worker.js).
+prewarmAnalysisWorker(process.argv.slice(2));
+const { main } = await import('../dist/cli/main.js');
+const { describeError, outputError } = await import('../dist/errors.js');
 
 // A reader that goes away (`vfs-analyze --json big.log | head`) is not an error: stop quietly. Any other error on
 // stdout (`> /dev/full`: ENOSPC) is the user's environment: one line, exit 6.

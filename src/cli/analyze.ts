@@ -11,7 +11,6 @@ import { isStdin } from '../io/byte-source.js';
 import { type GuestInputSpec, readGuestInputs } from '../io/guest-inputs.js';
 import { findRunDirInputs } from '../io/guest-sources.js';
 import { Progress } from '../io/progress.js';
-import { checkReportSpecs, describeWritten, writeReports } from '../io/report-output.js';
 import { writeStdout } from '../io/stdout.js';
 import type { ForcedFormat } from '../parse/virtiofsd.js';
 import { analysisDocument, type InputErrorRecord, renderJson } from '../report/json.js';
@@ -196,7 +195,9 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
   const patterns = parsePatterns([...(config.progressPatterns ?? []), ...args.progressPattern]);
   const thresholds = parseThresholds(args.threshold, config.thresholds);
   const failOn = parseFailOn([...(config.failOn ?? []), ...args.failOn]);
-  checkReportSpecs(args.report, { stdoutInUse: true }); // fail fast, before a long analysis
+  // The report writers (HTML, JUnit, Markdown, comparisons) load only when a report is asked for: ~50 ms of start-up.
+  const reportOutput = args.report.length > 0 ? await import('../io/report-output.js') : null;
+  reportOutput?.checkReportSpecs(args.report, { stdoutInUse: true }); // fail fast, before a long analysis
   const { logs, guest: guestSpecs } = await resolveInputs(args);
   if (logs.length === 0)
     throw new UsageError('no input: give a virtiofsd log file (or "-" for stdin, or --run-dir)');
@@ -285,8 +286,10 @@ export async function runAnalyze(args: AnalyzeArgs): Promise<number> {
     );
     if (parts.length > 0) await writeStdout(parts.join('\n'));
   }
-  if (args.report.length > 0) {
-    process.stderr.write(describeWritten(await writeReports(doc, args.report, { stdoutInUse: true })));
+  if (reportOutput !== null) {
+    process.stderr.write(
+      reportOutput.describeWritten(await reportOutput.writeReports(doc, args.report, { stdoutInUse: true })),
+    );
   }
   const longSec = resolveThresholds(thresholds).longEpisodeSec;
   const failed = verdicts

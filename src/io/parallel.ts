@@ -15,18 +15,13 @@
 
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type AnalysisOptions, type RangeParts, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { batchBuffers, type EventBatch, replayBatch } from '../parse/event-batch.js';
 import { sniffLibfuse, VirtiofsdLineParser, type VirtiofsdSink } from '../parse/virtiofsd.js';
+import { analysisWorker, workerUrl } from './analysis-worker.js';
 import type { RangeJob } from './range-worker.js';
 import { readRange } from './read-range.js';
-
-/**
- * A small young generation (2 MB semi-spaces, as bin/vfs-analyze.js gives the main thread): V8 would grow it to
- * 16 MB per worker under the parser's allocation rate, for no gain in time.
- */
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 6 };
 
 /** Below this size one thread is faster than starting workers. */
 export const PARALLEL_MIN_BYTES = 48 * 1024 * 1024;
@@ -37,13 +32,6 @@ export function threadCount(requested?: number): number {
   const env = Number(process.env.VFS_ANALYZE_THREADS);
   const n = requested ?? (Number.isInteger(env) && env > 0 ? env : Math.min(4, availableParallelism()));
   return Math.max(1, Math.floor(n));
-}
-
-function workerUrl(): URL {
-  // Under vitest this module runs from src/ as TypeScript; the worker always runs the built JS.
-  return import.meta.url.endsWith('.ts')
-    ? new URL('../../dist/io/range-worker.js', import.meta.url)
-    : new URL('./range-worker.js', import.meta.url);
 }
 
 /** A sample of the file start that looks like a virtiofsd debug log (Rust or C), worth splitting. */
@@ -115,7 +103,7 @@ export async function analyzeParallel(
     const parts = rest.map(
       (job, i) =>
         new Promise<RangeParts>((resolve, reject) => {
-          const w = new Worker(workerUrl(), { workerData: job, resourceLimits: WORKER_LIMITS });
+          const w = analysisWorker(job);
           workers.push(w);
           w.on('message', (m: { progress?: number; parts?: RangeParts; error?: string }) => {
             if (m.progress !== undefined) progress(i + 1, m.progress);
@@ -233,7 +221,7 @@ export async function analyzeStreamInWorker(
     record: !!events,
     stream: true,
   };
-  const w = new Worker(script, { workerData: job, resourceLimits: WORKER_LIMITS });
+  const w = analysisWorker(job, script);
   /** Chunk buffers the worker handed back, reused for the next chunks. */
   const pool: ArrayBuffer[] = [];
   let inFlight = 0;

@@ -23,6 +23,16 @@ export interface RangeJob {
 /** Batches sent but not yet replayed by the main thread; the reader waits beyond this (bounds memory). */
 const MAX_INFLIGHT = 8;
 
+/** Messages that came before run() listens (a job posted to an early-started worker, and what follows it). */
+const early: unknown[] = [];
+let deliver: ((m: unknown) => void) | null = null;
+let jobArrived: ((job: RangeJob) => void) | null = null;
+parentPort?.on('message', (m: { job?: RangeJob }) => {
+  if (m.job && jobArrived) jobArrived(m.job);
+  else if (deliver) deliver(m);
+  else early.push(m);
+});
+
 async function run(job: RangeJob): Promise<void> {
   const ready: EventBatch[] = [];
   const recorder = job.stream && job.record ? new EventRecorder((b) => ready.push(b)) : undefined;
@@ -33,21 +43,21 @@ async function run(job: RangeJob): Promise<void> {
   // stream mode: chunks posted by the main thread, in order; null marks the end
   const posted: ({ buf: ArrayBuffer; length: number } | null)[] = [];
   let arrived: (() => void) | null = null;
-  parentPort?.on(
-    'message',
-    (m: { credit?: number; batch?: EventBatch; chunk?: ArrayBuffer; length?: number; end?: boolean }) => {
-      if (m.credit) {
-        if (m.batch) recorder?.recycle(m.batch);
-        inflight -= m.credit;
-        wake?.();
-        wake = null;
-      } else if (m.chunk || m.end) {
-        posted.push(m.chunk ? { buf: m.chunk, length: m.length ?? m.chunk.byteLength } : null);
-        arrived?.();
-        arrived = null;
-      }
-    },
-  );
+  type Message = { credit?: number; batch?: EventBatch; chunk?: ArrayBuffer; length?: number; end?: boolean };
+  deliver = (raw: unknown) => {
+    const m = raw as Message;
+    if (m.credit) {
+      if (m.batch) recorder?.recycle(m.batch);
+      inflight -= m.credit;
+      wake?.();
+      wake = null;
+    } else if (m.chunk || m.end) {
+      posted.push(m.chunk ? { buf: m.chunk, length: m.length ?? m.chunk.byteLength } : null);
+      arrived?.();
+      arrived = null;
+    }
+  };
+  for (const m of early.splice(0)) deliver(m);
   const send = async () => {
     for (const batch of ready.splice(0)) {
       parentPort?.postMessage({ batch }, batchBuffers(batch));
@@ -85,9 +95,22 @@ function finish(analysis: VirtiofsdAnalysis, recorder: EventRecorder | undefined
   parentPort?.unref();
 }
 
-run(workerData as RangeJob).catch((err: unknown) => {
-  parentPort?.postMessage({ error: err instanceof Error ? err.message : String(err) });
-});
+/** The job: given at start, or (a worker started early, see analysis-worker.ts) the first message. */
+function theJob(): Promise<RangeJob> {
+  if (workerData) return Promise.resolve(workerData as RangeJob);
+  return new Promise((resolve) => {
+    jobArrived = (job) => {
+      jobArrived = null;
+      resolve(job);
+    };
+  });
+}
+
+theJob()
+  .then(run)
+  .catch((err: unknown) => {
+    parentPort?.postMessage({ error: err instanceof Error ? err.message : String(err) });
+  });
 
 /** Every ArrayBuffer reachable from `root` through plain objects, arrays, Maps and typed arrays. */
 function transferables(root: unknown): ArrayBuffer[] {
