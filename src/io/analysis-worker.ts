@@ -68,3 +68,8 @@ export function analysisWorker(job: RangeJob, script: URL = workerUrl()): Worker
   }
   return new Worker(script, { workerData: job, resourceLimits: WORKER_LIMITS });
 }
+
+/** Whether an early worker is waiting to be taken (for tests). */
+export function hasPrewarmedWorker(): boolean {
+  return warm !== null;
+}
