@@ -57,6 +57,13 @@ export function peekStream(stream: Readable, bytes = 2): Promise<Buffer | null> 
   });
 }
 
+/**
+ * Inflate ahead of the reader: zlib runs on the thread pool, and with the stream's default 16 KiB buffer it would
+ * stop after each 256 KiB output chunk until this thread, busy replaying events, comes to take it. 4 MiB lets it
+ * keep going meanwhile.
+ */
+const GUNZIP_OPTIONS = { chunkSize: 256 * 1024, readableHighWaterMark: 4 << 20 };
+
 const isGzipMagic = (b: Buffer | null) => b !== null && b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
 /** A stream source (stdin, a pipe, a FIFO): gzip detected from its first bytes, then inflated on the fly. */
@@ -67,7 +74,7 @@ async function streamSource(name: string, raw: Readable, size: number | null): P
   raw.on('data', (c: Buffer) => {
     compressed += c.length;
   });
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const gunzip = createGunzip(GUNZIP_OPTIONS);
   raw.on('error', (err) => gunzip.destroy(err));
   raw.pipe(gunzip);
   return fromStream(name, gunzip, size, true, () => compressed);
@@ -99,7 +106,7 @@ export async function openByteSource(path: string): Promise<ByteSource> {
     }
     if (!isGzipMagic(magic)) return plainFile(path, st.size);
     const raw = createReadStream(path, { highWaterMark: CHUNK_BYTES });
-    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    const gunzip = createGunzip(GUNZIP_OPTIONS);
     raw.on('error', (err) => gunzip.destroy(err));
     raw.pipe(gunzip);
     return fromStream(path, gunzip, st.size, true, () => raw.bytesRead);

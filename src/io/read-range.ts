@@ -1,12 +1,13 @@
 /** Reading one line-aligned byte range of a plain file into an analysis: shared by the range workers and the main
- * thread, which parses the first range itself. */
+ * thread, which parses the first range itself (or, for the default command, reads the whole file beside a worker). */
 import { open } from 'node:fs/promises';
 
 const CHUNK = 1 << 20;
 
 /**
- * Push bytes [start, end) of `path` into `sink`, 1 MiB at a time through one reused buffer (the line scanner
- * copies what it keeps of a chunk). `onChunk` gets the bytes read so far after each chunk.
+ * Push bytes [start, end) of `path` into `sink`, 1 MiB at a time through two reused buffers: the next chunk is
+ * read (on the thread pool) while this one is parsed. The line scanner copies what it keeps of a chunk, so a
+ * buffer is free again once `push` returns. `onChunk` gets the bytes read so far after each chunk.
  */
 export async function readRange(
   path: string,
@@ -16,17 +17,25 @@ export async function readRange(
   onChunk?: (done: number) => void | Promise<void>,
 ): Promise<void> {
   const fh = await open(path, 'r');
+  const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+  let k = 0;
+  let pos = start;
+  const readAt = (p: number) => fh.read(bufs[k], 0, Math.min(CHUNK, end - p), p);
+  let next = pos < end ? readAt(pos) : null;
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let pos = start;
-    while (pos < end) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, end - pos), pos);
+    while (next !== null) {
+      const { bytesRead, buffer } = await next;
+      next = null;
       if (bytesRead === 0) break;
-      sink.push(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
       pos += bytesRead;
+      k ^= 1;
+      if (pos < end) next = readAt(pos);
+      sink.push(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
       await onChunk?.(pos - start);
     }
   } finally {
+    // a read still under way when push threw: let it finish before the file is closed
+    await next?.catch(() => {});
     await fh.close();
   }
 }
