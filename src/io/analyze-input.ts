@@ -13,6 +13,7 @@ import { UnusableInputError, type VfsError } from '../errors.js';
 import { TeeSink, type VirtiofsdSink } from '../parse/virtiofsd.js';
 import { type ByteSource, isStdin, openByteSource } from './byte-source.js';
 import {
+  analyzeFileInWorker,
   analyzeParallel,
   analyzeStreamInWorker,
   PARALLEL_MIN_BYTES,
@@ -81,6 +82,19 @@ export async function analyzeInput(
     const min = opts.parallelMinBytes ?? (source.gzip ? GZIP_WORKER_MIN_BYTES : PARALLEL_MIN_BYTES);
     if ((source.size ?? 0) >= min) {
       try {
+        // A plain file: the worker reads it itself; this thread only replays (analyzeFileInWorker).
+        if (inOrder !== undefined && !source.gzip && source.size !== null) {
+          const size = source.size;
+          const analysis = await analyzeFileInWorker(
+            source.name,
+            size,
+            { ...opts, extraSink: undefined },
+            inOrder,
+            (done) => onProgress?.(source.name, done, size),
+            opts.workerScript,
+          );
+          return outcome(source.name, analysis, null, 'worker');
+        }
         return await streamInWorker(source, opts, inOrder, onProgress);
       } catch {
         // The worker failed part-way (a bug, out of memory): read the file again on this thread, the ordered

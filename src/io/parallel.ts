@@ -191,6 +191,51 @@ async function lastStampBefore(
   return parser.ts;
 }
 
+/**
+ * The default command on a large plain file: one worker reads the whole file itself, parses and reduces it, and
+ * sends its events back as batches, replayed here into `events` (the verdict engine) in file order. As
+ * {@link analyzeStreamInWorker}, without this thread reading and posting the bytes: it only replays.
+ */
+export async function analyzeFileInWorker(
+  path: string,
+  size: number,
+  opts: AnalysisOptions,
+  events: VirtiofsdSink,
+  onProgress?: (done: number) => void,
+  script: URL = workerUrl(),
+): Promise<VirtiofsdAnalysis> {
+  const job: RangeJob = {
+    path,
+    start: 0,
+    end: size,
+    seedTs: Number.NaN,
+    opts: workerOptions(opts),
+    record: true,
+  };
+  const w = analysisWorker(job, script);
+  try {
+    const parts = await new Promise<RangeParts>((resolve, reject) => {
+      w.on('message', (m: { progress?: number; batch?: EventBatch; parts?: RangeParts; error?: string }) => {
+        if (m.batch) {
+          replayBatch(m.batch, events, 0);
+          w.postMessage({ credit: 1, batch: m.batch }, batchBuffers(m.batch));
+        } else if (m.progress !== undefined) onProgress?.(m.progress);
+        else if (m.parts) resolve(m.parts);
+        else if (m.error) reject(new Error(m.error));
+      });
+      w.on('error', reject);
+      w.on('exit', (code) => {
+        if (code !== 0) reject(new Error(`analysis worker exited with code ${code}`));
+      });
+    });
+    const analysis = new VirtiofsdAnalysis(path, { ...opts, extraSink: undefined });
+    analysis.absorb(parts);
+    return analysis;
+  } finally {
+    void w.terminate();
+  }
+}
+
 /** Chunks (read or inflated) posted to the worker but not yet parsed; the reader waits beyond this (bounds memory). */
 const MAX_CHUNKS_IN_FLIGHT = 8;
 /** Size of the buffers posted to the worker. */

@@ -13,8 +13,9 @@ export interface RangeJob {
   end: number;
   seedTs: number;
   opts: AnalysisOptions;
-  /** Streaming only: also send the parsed events as batches (see analyzeStreamInWorker), at most MAX_INFLIGHT
-   * ahead of the main thread's replay. Byte ranges never record (nothing replays them). */
+  /** Also send the parsed events as batches, at most MAX_INFLIGHT ahead of the main thread's replay: a streamed
+   * input (analyzeStreamInWorker) or a whole plain file (analyzeFileInWorker). The ranges of a split file never
+   * record (nothing could replay them in order). */
   record: boolean;
   /** Read `{ chunk }` messages (acknowledged one by one with `{ ack }`) until `{ end }`, not the file. */
   stream?: boolean;
@@ -35,7 +36,7 @@ parentPort?.on('message', (m: { job?: RangeJob }) => {
 
 async function run(job: RangeJob): Promise<void> {
   const ready: EventBatch[] = [];
-  const recorder = job.stream && job.record ? new EventRecorder((b) => ready.push(b)) : undefined;
+  const recorder = job.record ? new EventRecorder((b) => ready.push(b)) : undefined;
   const analysis = new VirtiofsdAnalysis(job.path, { ...job.opts, extraSink: recorder });
   analysis.parser.ts = job.seedTs;
   let inflight = 0;
@@ -79,8 +80,9 @@ async function run(job: RangeJob): Promise<void> {
     return finish(analysis, recorder, ready);
   }
   let n = 0;
-  await readRange(job.path, job.start, job.end, analysis, (done) => {
+  await readRange(job.path, job.start, job.end, analysis, async (done) => {
     if (++n % 16 === 0) parentPort?.postMessage({ progress: done });
+    if (ready.length > 0) await send();
   });
   finish(analysis, recorder, ready);
 }

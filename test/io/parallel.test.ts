@@ -208,6 +208,16 @@ describe('a gzip input inflated here and parsed by a worker', () => {
     expect(two.json).toBe((await withVerdict(f, { threads: 1 })).json);
   });
 
+  it('a plain file: a worker that fails after sending events is survived the same way', async () => {
+    const f = join(dir, 'fail-plain.log');
+    writeFileSync(f, readLog('fixtures/lab/rust-1.13.2-loop2-10s-cache-never/virtiofsd.log.gz'));
+    const failing = new URL('../support/failing-worker.mjs', import.meta.url);
+    const two = await withVerdict(f, { threads: 2, workerScript: failing });
+    expect(two.readBy).toBe('worker, then one pass');
+    expect(two.json).not.toContain('4242');
+    expect(two.json).toBe((await withVerdict(f, { threads: 1 })).json);
+  });
+
   it('gives byte-identical analysis and verdict JSON to one thread on real captures', async () => {
     const names = readdirSync('fixtures/lab')
       .filter((n) => existsSync(`fixtures/lab/${n}/virtiofsd.log.gz`))
