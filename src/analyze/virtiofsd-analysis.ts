@@ -43,6 +43,8 @@ export interface AnalysisOptions extends PostMortemOptions {
   extraSink?: VirtiofsdSink;
   maxLineBytes?: number;
   assumeYear?: number;
+  /** false: the parser feeds `extraSink` only, and the caller feeds `reducer` itself (default true). */
+  postMortem?: boolean;
   /** Read the commonest Rust lines with the WebAssembly fast lane (default true; false: the TypeScript parser reads
    * every line — the same analysis, slower; the tests compare the two). */
   fastLane?: boolean;
@@ -98,7 +100,14 @@ export class VirtiofsdAnalysis {
     this.forced = opts.format ?? 'auto';
     this.assumeYear = opts.assumeYear;
     this.reducer = new PostMortemReducer(opts);
-    const sink = opts.extraSink ? new TeeSink(this.reducer, opts.extraSink) : this.reducer;
+    // postMortem false: the parser feeds extraSink only; whoever owns it feeds the reducer (a worker replays its
+    // event batches into it, see range-worker.ts).
+    const sink =
+      opts.extraSink && opts.postMortem === false
+        ? opts.extraSink
+        : opts.extraSink
+          ? new TeeSink(this.reducer, opts.extraSink)
+          : this.reducer;
     this.parser = new VirtiofsdLineParser(sink, { format: this.forced, assumeYear: opts.assumeYear });
     const parser = this.parser;
     this.scanner = new LineScanner(

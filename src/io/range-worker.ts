@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { type AnalysisOptions, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
-import { batchBuffers, type EventBatch, EventRecorder } from '../parse/event-batch.js';
+import { batchBuffers, type EventBatch, EventRecorder, replayBatch } from '../parse/event-batch.js';
 import { readRange } from './read-range.js';
 
 export interface RangeJob {
@@ -36,8 +36,19 @@ parentPort?.on('message', (m: { job?: RangeJob }) => {
 
 async function run(job: RangeJob): Promise<void> {
   const ready: EventBatch[] = [];
-  const recorder = job.record ? new EventRecorder((b) => ready.push(b)) : undefined;
-  const analysis = new VirtiofsdAnalysis(job.path, { ...job.opts, extraSink: recorder });
+  // Recording, the parser fills the batches only, and each full batch is replayed into the post-mortem here before
+  // it is sent: one call per event instead of two (the fast lane fills a batch a column at a time).
+  const recorder = job.record
+    ? new EventRecorder((b) => {
+        replayBatch(b, analysis.reducer, 0);
+        ready.push(b);
+      })
+    : undefined;
+  const analysis = new VirtiofsdAnalysis(job.path, {
+    ...job.opts,
+    extraSink: recorder,
+    postMortem: recorder === undefined,
+  });
   analysis.parser.ts = job.seedTs;
   let inflight = 0;
   let wake: (() => void) | null = null;

@@ -34,8 +34,19 @@ export interface FastLaneHost {
   readonly resolvedFracDigits: number;
   /** Rust 1.0/1.1 seen: replies belong to it, which the lane does not know about; the lane stops. */
   readonly legacySeen: boolean;
-  emitRequest(ts: number, line: number, opcode: number, nodeid: number, unique: number, pid: number): void;
-  emitReply(ts: number, line: number, unique: number, error: number, len: number): void;
+  /** Send on `n` events (kind 0 request: a opcode, b nodeid, c unique, d pid; kind 1 reply: a unique, b error,
+   * c len), their line numbers relative to `lineBase`. */
+  emitColumns(
+    kind: Uint8Array,
+    line: Uint32Array,
+    ts: Float64Array,
+    a: Float64Array,
+    b: Float64Array,
+    c: Float64Array,
+    d: Float64Array,
+    n: number,
+    lineBase: number,
+  ): void;
   absorbFast(counts: FastLaneCounts, chunk: Buffer): void;
 }
 
@@ -203,11 +214,9 @@ export class FastLane {
       const lines = st[S_LINES];
       if (lines === 0) break;
       const events = st[S_EVENTS];
-      const { kind, line, ts, a, b, c, d } = this;
-      const base = lineNo + total + 1;
-      for (let i = 0; i < events; i++) {
-        if (kind[i] === 0) host.emitRequest(ts[i], base + line[i], a[i], b[i], c[i], d[i]);
-        else host.emitReply(ts[i], base + line[i], a[i], b[i], c[i]);
+      if (events > 0) {
+        const { kind, line, ts, a, b, c, d } = this;
+        host.emitColumns(kind, line, ts, a, b, c, d, events, lineNo + total + 1);
       }
       host.absorbFast(
         {

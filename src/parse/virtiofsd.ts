@@ -8,6 +8,7 @@
  * byte-level message classifier. See ../shared/docs/virtiofsd-log-formats.md for every format handled.
  */
 
+import { EventRecorder } from './event-batch.js';
 import { FastLane, type FastLaneCounts, type FastLaneHost } from './fast-lane.js';
 
 /** `libfuse`: the `-d` output of any libfuse 2.9/3.x file system (bindfs, sshfs, passthrough, hello): the same
@@ -475,12 +476,27 @@ export class VirtiofsdLineParser implements FastLaneHost {
     return this.stats.byDaemon['rust-legacy'] > 0;
   }
 
-  emitRequest(ts: number, line: number, opcode: number, nodeid: number, unique: number, pid: number): void {
-    this.sink.request(ts, line, opcode, nodeid, unique, pid, Daemon.rust);
-  }
-
-  emitReply(ts: number, line: number, unique: number, error: number, len: number): void {
-    this.sink.reply(ts, line, unique, error, len);
+  emitColumns(
+    kind: Uint8Array,
+    line: Uint32Array,
+    ts: Float64Array,
+    a: Float64Array,
+    b: Float64Array,
+    c: Float64Array,
+    d: Float64Array,
+    n: number,
+    lineBase: number,
+  ): void {
+    const sink = this.sink;
+    // A worker's recorder takes the columns whole (see range-worker.ts); any other sink an event at a time.
+    if (sink instanceof EventRecorder) {
+      sink.appendColumns(kind, line, ts, a, b, c, d, n, lineBase);
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      if (kind[i] === 0) sink.request(ts[i], lineBase + line[i], a[i], b[i], c[i], d[i], Daemon.rust);
+      else sink.reply(ts[i], lineBase + line[i], a[i], b[i], c[i]);
+    }
   }
 
   /** Add what the fast lane read (Rust env_logger lines only) to the counts and state, as if read here. */

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type AnalysisOptions, VirtiofsdAnalysis } from '../../src/analyze/virtiofsd-analysis.js';
+import { EventRecorder, replayBatch } from '../../src/parse/event-batch.js';
 import { LineScanner } from '../../src/parse/line-scanner.js';
 import { type DaemonCode, VirtiofsdLineParser, type VirtiofsdSink } from '../../src/parse/virtiofsd.js';
 import { FAST_LANE_SOURCE_SHA256, FAST_LANE_WASM_BASE64 } from '../../src/parse/wasm/fast-lane-module.js';
@@ -37,6 +38,17 @@ function run(data: Buffer, chunk: number, fastLane: boolean, opts: AnalysisOptio
   for (let i = 0; i < data.length; i += chunk) a.push(data.subarray(i, Math.min(data.length, i + chunk)));
   a.end();
   return { events: rec.out, result: a.result(), ts: num(a.parser.ts) };
+}
+
+/** The events as a worker records them: the parser filling batches (the lane a column at a time), replayed. */
+function recorded(data: Buffer, chunk: number, capacity: number): string[] {
+  const rec = new Recorder();
+  const recorder = new EventRecorder((b) => replayBatch(b, rec, 0), capacity);
+  const a = new VirtiofsdAnalysis('t.log', { extraSink: recorder, postMortem: false });
+  for (let i = 0; i < data.length; i += chunk) a.push(data.subarray(i, Math.min(data.length, i + chunk)));
+  a.end();
+  recorder.flush();
+  return rec.out;
 }
 
 function same(data: Buffer, chunk: number, opts: AnalysisOptions = {}, what = '') {
@@ -101,8 +113,10 @@ describe('fast lane: the same events, times and counts as the TypeScript parser'
     });
     const data = readFileSync(f);
     expect(data.length).toBeGreaterThan(1_000_000);
-    same(data, 65536);
+    const events = same(data, 65536).events;
     same(data, 1000);
+    // batches filled a column at a time (odd capacities: a lane run split across batches) replay the same events
+    for (const capacity of [8192, 1000, 7]) expect(recorded(data, 65536, capacity)).toEqual(events);
   });
 
   it('on mutated Rust lines: bytes changed, cut, doubled; CR endings, blank lines, NUL runs, fractions', () => {
