@@ -59,10 +59,10 @@ export function peekStream(stream: Readable, bytes = 2): Promise<Buffer | null> 
 
 /**
  * Inflate ahead of the reader: zlib runs on the thread pool, and with the stream's default 16 KiB buffer it would
- * stop after each 256 KiB output chunk until this thread, busy replaying events, comes to take it. 4 MiB lets it
- * keep going meanwhile.
+ * stop after each 256 KiB output chunk until this thread, busy replaying events, comes to take it. 1 MiB lets it
+ * go on meanwhile; 4 MiB bought no measurable time and cost up to 15 MB of peak memory.
  */
-const GUNZIP_OPTIONS = { chunkSize: 256 * 1024, readableHighWaterMark: 4 << 20 };
+const GUNZIP_OPTIONS = { chunkSize: 256 * 1024, readableHighWaterMark: 1 << 20 };
 
 const isGzipMagic = (b: Buffer | null) => b !== null && b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
