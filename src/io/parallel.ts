@@ -14,25 +14,18 @@
  */
 
 import { open } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { type AnalysisOptions, type RangeParts, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { batchBuffers, type EventBatch, replayBatch } from '../parse/event-batch.js';
 import { sniffLibfuse, VirtiofsdLineParser, type VirtiofsdSink } from '../parse/virtiofsd.js';
-import { analysisWorker, workerUrl } from './analysis-worker.js';
+import { analysisWorker, wholeFileJob, workerOptions, workerUrl } from './analysis-worker.js';
+
+export { PARALLEL_MIN_BYTES, threadCount } from './analysis-worker.js';
+
 import type { RangeJob } from './range-worker.js';
 import { readRange } from './read-range.js';
 
-/** Below this size one thread is faster than starting workers. */
-export const PARALLEL_MIN_BYTES = 48 * 1024 * 1024;
 const WINDOW = 64 * 1024;
-
-/** Threads to use: `requested`, else VFS_ANALYZE_THREADS, else the available cores (at most 4). */
-export function threadCount(requested?: number): number {
-  const env = Number(process.env.VFS_ANALYZE_THREADS);
-  const n = requested ?? (Number.isInteger(env) && env > 0 ? env : Math.min(4, availableParallelism()));
-  return Math.max(1, Math.floor(n));
-}
 
 /** A sample of the file start that looks like a virtiofsd debug log (Rust or C), worth splitting. */
 export function looksLikeVirtiofsdLog(head: Buffer): boolean {
@@ -134,22 +127,6 @@ export async function analyzeParallel(
   return { analysis };
 }
 
-/** The analysis options a worker needs: plain data only (sinks and callbacks stay on this thread). */
-function workerOptions(o: AnalysisOptions): AnalysisOptions {
-  return {
-    format: o.format,
-    maxLineBytes: o.maxLineBytes,
-    assumeYear: o.assumeYear,
-    top: o.top,
-    recent: o.recent,
-    unansweredListed: o.unansweredListed,
-    maxPending: o.maxPending,
-    maxBuckets: o.maxBuckets,
-    maxPids: o.maxPids,
-    maxBigInodes: o.maxBigInodes,
-  };
-}
-
 /** Offset of the first line that starts at or after `pos` (with `startWith`, if given), or null when none is near. */
 async function nextLineStart(
   fh: import('node:fs/promises').FileHandle,
@@ -204,15 +181,7 @@ export async function analyzeFileInWorker(
   onProgress?: (done: number) => void,
   script: URL = workerUrl(),
 ): Promise<VirtiofsdAnalysis> {
-  const job: RangeJob = {
-    path,
-    start: 0,
-    end: size,
-    seedTs: Number.NaN,
-    opts: workerOptions(opts),
-    record: true,
-  };
-  const w = analysisWorker(job, script);
+  const w = analysisWorker(wholeFileJob(path, size, opts), script);
   try {
     const parts = await new Promise<RangeParts>((resolve, reject) => {
       w.on('message', (m: { progress?: number; batch?: EventBatch; parts?: RangeParts; error?: string }) => {

@@ -23,6 +23,9 @@ export interface RangeJob {
 
 /** Batches sent but not yet replayed by the main thread; the reader waits beyond this (bounds memory). */
 const MAX_INFLIGHT = 8;
+/** ... until the main thread's first credit: a worker started early (analysis-worker.ts) runs ahead while the
+ * main thread is still loading (~50–80 ms of parsing: ~40 batches, 15 MB, given back to GC once replayed). */
+const EARLY_INFLIGHT = 48;
 
 /** Messages that came before run() listens (a job posted to an early-started worker, and what follows it). */
 const early: unknown[] = [];
@@ -51,6 +54,7 @@ async function run(job: RangeJob): Promise<void> {
   });
   analysis.parser.ts = job.seedTs;
   let inflight = 0;
+  let maxInflight = EARLY_INFLIGHT;
   let wake: (() => void) | null = null;
   // stream mode: chunks posted by the main thread, in order; null marks the end
   const posted: ({ buf: ArrayBuffer; length: number } | null)[] = [];
@@ -59,6 +63,7 @@ async function run(job: RangeJob): Promise<void> {
   deliver = (raw: unknown) => {
     const m = raw as Message;
     if (m.credit) {
+      maxInflight = MAX_INFLIGHT;
       if (m.batch) recorder?.recycle(m.batch);
       inflight -= m.credit;
       wake?.();
@@ -75,7 +80,7 @@ async function run(job: RangeJob): Promise<void> {
       parentPort?.postMessage({ batch }, batchBuffers(batch));
       inflight++;
     }
-    while (inflight >= MAX_INFLIGHT) await new Promise<void>((r) => (wake = r));
+    while (inflight >= maxInflight) await new Promise<void>((r) => (wake = r));
   };
   if (job.stream) {
     for (;;) {

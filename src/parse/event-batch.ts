@@ -57,6 +57,9 @@ export function batchBuffers(b: EventBatch): ArrayBuffer[] {
   return [b.kind, b.ts, b.line, b.a, b.b, b.c, b.d, b.e].map((x) => x.buffer as ArrayBuffer);
 }
 
+/** Batches a recorder keeps for reuse. */
+const MAX_POOLED = 8;
+
 /** A sink that records every event into batches of `capacity` and hands each full batch to `emit`. */
 export class EventRecorder implements VirtiofsdSink {
   private cur: EventBatch;
@@ -71,7 +74,8 @@ export class EventRecorder implements VirtiofsdSink {
 
   /** A replayed batch coming back for reuse (keeps the memory in flight bounded and the garbage away). */
   recycle(b: EventBatch): void {
-    if (b.kind.length !== this.capacity) return;
+    // at most MAX_POOLED kept: more were in flight only while the consumer started (see range-worker.ts)
+    if (b.kind.length !== this.capacity || this.pool.length >= MAX_POOLED) return;
     b.n = 0;
     b.names = [];
     this.pool.push(b);
