@@ -137,6 +137,12 @@ const CASES: {
   },
 ];
 
+/** The looper was first seen before it had become `sh` (see the test below). */
+function midExec(r: Run): boolean {
+  const first = r.recs.flatMap((x) => (x.kind === 'new' ? x.tasks : [])).find((t) => t.tid === r.looper);
+  return first !== undefined && !first.cmdline.startsWith('sh');
+}
+
 describe('vfs-probe.sh on the host kernel', () => {
   const missing = CASES.filter((c) => c.skip).map((c) => c.name);
   if (missing.length > 0)
@@ -147,7 +153,11 @@ describe('vfs-probe.sh on the host kernel', () => {
     it.skipIf(c.skip)(
       `${c.name}: names the looper, details it, lists threads and exits`,
       async () => {
-        const r = await runProbe(c.shell, c.env());
+        let r = await runProbe(c.shell, c.env());
+        // The probe can see the looper between node's fork and its exec of sh: the command line it first reads is
+        // then node's, or empty (mid-exec). That is the probe reporting what was there, not a fault; run again to
+        // test the naming (a busy 2-core CI machine widens that window).
+        for (let again = 0; again < 2 && midExec(r); again++) r = await runProbe(c.shell, c.env());
         expect(r.parser.stats.invalid).toBe(0);
         expect(r.parser.stats.truncated).toBe(0);
         // every line is a record, every record within the size bound (800 bytes + "vfs-probe: ")
