@@ -57,6 +57,20 @@ export function batchBuffers(b: EventBatch): ArrayBuffer[] {
   return [b.kind, b.ts, b.line, b.a, b.b, b.c, b.d, b.e].map((x) => x.buffer as ArrayBuffer);
 }
 
+/**
+ * Requests and replies as the parser's fast lane writes them (fast-lane.ts): kind 0 request (a opcode, b nodeid,
+ * c unique, d pid) or 1 reply (a unique, b error, c len; d unused), as in a batch; line numbers relative.
+ */
+export interface EventColumns {
+  kind: Uint8Array;
+  line: Uint32Array;
+  ts: Float64Array;
+  a: Float64Array;
+  b: Float64Array;
+  c: Float64Array;
+  d: Float64Array;
+}
+
 /** Batches a recorder keeps for reuse. */
 const MAX_POOLED = 8;
 
@@ -129,21 +143,9 @@ export class EventRecorder implements VirtiofsdSink {
     this.slot(what === 'disconnect' ? EVENT_DISCONNECT : EVENT_EXIT, ts, line);
   }
 
-  /**
-   * Append `n` requests and replies as the parser's fast lane wrote them (kind 0 request, 1 reply, as here; line
-   * numbers relative to `lineBase`; for a reply `d` is unused): copied a column at a time, not event by event.
-   */
-  appendColumns(
-    kind: Uint8Array,
-    line: Uint32Array,
-    ts: Float64Array,
-    a: Float64Array,
-    b: Float64Array,
-    c: Float64Array,
-    d: Float64Array,
-    n: number,
-    lineBase: number,
-  ): void {
+  /** Append the first `n` events of `cols` (line numbers relative to `lineBase`), a column at a time. */
+  appendColumns(cols: EventColumns, n: number, lineBase: number): void {
+    const { kind, line, ts, a, b, c, d } = cols;
     const cap = this.capacity;
     let i = 0;
     while (i < n) {

@@ -8,6 +8,7 @@
  * Nothing depends on it: with the lane or without, the analysis is the same (tested on every fixture and on
  * mutated lines); it only makes the parser faster.
  */
+import type { EventColumns } from './event-batch.js';
 import { FAST_LANE_WASM_BASE64 } from './wasm/fast-lane-module.js';
 
 // The little of WebAssembly's JavaScript API used here (Node has it; @types/node 20 does not declare it).
@@ -34,19 +35,8 @@ export interface FastLaneHost {
   readonly resolvedFracDigits: number;
   /** Rust 1.0/1.1 seen: replies belong to it, which the lane does not know about; the lane stops. */
   readonly legacySeen: boolean;
-  /** Send on `n` events (kind 0 request: a opcode, b nodeid, c unique, d pid; kind 1 reply: a unique, b error,
-   * c len), their line numbers relative to `lineBase`. */
-  emitColumns(
-    kind: Uint8Array,
-    line: Uint32Array,
-    ts: Float64Array,
-    a: Float64Array,
-    b: Float64Array,
-    c: Float64Array,
-    d: Float64Array,
-    n: number,
-    lineBase: number,
-  ): void;
+  /** Send on the first `n` events of `cols`, their line numbers relative to `lineBase`. */
+  emitColumns(cols: EventColumns, n: number, lineBase: number): void;
   absorbFast(counts: FastLaneCounts, chunk: Buffer): void;
 }
 
@@ -123,13 +113,8 @@ export class FastLane {
   private readonly capacity: number;
   private u8!: Uint8Array;
   private st!: Float64Array;
-  private kind!: Uint8Array;
-  private line!: Uint32Array;
-  private ts!: Float64Array;
-  private a!: Float64Array;
-  private b!: Float64Array;
-  private c!: Float64Array;
-  private d!: Float64Array;
+  /** The event columns in the module's memory (views made again when it grows). */
+  private cols!: EventColumns;
   private chunk: Buffer | null = null;
   private len = 0;
   private linesTaken = 0;
@@ -158,13 +143,15 @@ export class FastLane {
     const n = this.capacity;
     this.u8 = new Uint8Array(buf);
     this.st = new Float64Array(buf, x.state(), S_COUNT);
-    this.kind = new Uint8Array(buf, x.out_kind(), n);
-    this.line = new Uint32Array(buf, x.out_line(), n);
-    this.ts = new Float64Array(buf, x.out_ts(), n);
-    this.a = new Float64Array(buf, x.out_a(), n);
-    this.b = new Float64Array(buf, x.out_b(), n);
-    this.c = new Float64Array(buf, x.out_c(), n);
-    this.d = new Float64Array(buf, x.out_d(), n);
+    this.cols = {
+      kind: new Uint8Array(buf, x.out_kind(), n),
+      line: new Uint32Array(buf, x.out_line(), n),
+      ts: new Float64Array(buf, x.out_ts(), n),
+      a: new Float64Array(buf, x.out_a(), n),
+      b: new Float64Array(buf, x.out_b(), n),
+      c: new Float64Array(buf, x.out_c(), n),
+      d: new Float64Array(buf, x.out_d(), n),
+    };
   }
 
   /**
@@ -214,10 +201,7 @@ export class FastLane {
       const lines = st[S_LINES];
       if (lines === 0) break;
       const events = st[S_EVENTS];
-      if (events > 0) {
-        const { kind, line, ts, a, b, c, d } = this;
-        host.emitColumns(kind, line, ts, a, b, c, d, events, lineNo + total + 1);
-      }
+      if (events > 0) host.emitColumns(this.cols, events, lineNo + total + 1);
       host.absorbFast(
         {
           lines,

@@ -8,7 +8,7 @@
  * byte-level message classifier. See ../shared/docs/virtiofsd-log-formats.md for every format handled.
  */
 
-import { EventRecorder } from './event-batch.js';
+import { type EventColumns, EventRecorder } from './event-batch.js';
 import { FastLane, type FastLaneCounts, type FastLaneHost } from './fast-lane.js';
 
 /** `libfuse`: the `-d` output of any libfuse 2.9/3.x file system (bindfs, sshfs, passthrough, hello): the same
@@ -476,23 +476,14 @@ export class VirtiofsdLineParser implements FastLaneHost {
     return this.stats.byDaemon['rust-legacy'] > 0;
   }
 
-  emitColumns(
-    kind: Uint8Array,
-    line: Uint32Array,
-    ts: Float64Array,
-    a: Float64Array,
-    b: Float64Array,
-    c: Float64Array,
-    d: Float64Array,
-    n: number,
-    lineBase: number,
-  ): void {
+  emitColumns(cols: EventColumns, n: number, lineBase: number): void {
     const sink = this.sink;
     // A worker's recorder takes the columns whole (see range-worker.ts); any other sink an event at a time.
     if (sink instanceof EventRecorder) {
-      sink.appendColumns(kind, line, ts, a, b, c, d, n, lineBase);
+      sink.appendColumns(cols, n, lineBase);
       return;
     }
+    const { kind, line, ts, a, b, c, d } = cols;
     for (let i = 0; i < n; i++) {
       if (kind[i] === 0) sink.request(ts[i], lineBase + line[i], a[i], b[i], c[i], d[i], Daemon.rust);
       else sink.reply(ts[i], lineBase + line[i], a[i], b[i], c[i]);
