@@ -102,12 +102,8 @@ export class VirtiofsdAnalysis {
     this.reducer = new PostMortemReducer(opts);
     // postMortem false: the parser feeds extraSink only; whoever owns it feeds the reducer (a worker replays its
     // event batches into it, see range-worker.ts).
-    const sink =
-      opts.extraSink && opts.postMortem === false
-        ? opts.extraSink
-        : opts.extraSink
-          ? new TeeSink(this.reducer, opts.extraSink)
-          : this.reducer;
+    const extra = opts.extraSink;
+    const sink = !extra ? this.reducer : opts.postMortem === false ? extra : new TeeSink(this.reducer, extra);
     this.parser = new VirtiofsdLineParser(sink, { format: this.forced, assumeYear: opts.assumeYear });
     const parser = this.parser;
     this.scanner = new LineScanner(

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { AnalysisOptions } from '../analyze/virtiofsd-analysis.js';
 import type { InputOptions } from './analyze-input.js';
-import { isStdin } from './byte-source.js';
+import { isGzipMagic, isStdin } from './byte-source.js';
 import type { RangeJob } from './range-worker.js';
 
 /** Below this size one thread is faster than starting workers. */
@@ -120,7 +120,7 @@ export async function primeLogWorker(path: string, opts: InputOptions): Promise<
     try {
       const magic = Buffer.alloc(2);
       await fh.read(magic, 0, 2, 0);
-      if (magic[0] === 0x1f && magic[1] === 0x8b) return;
+      if (isGzipMagic(magic)) return;
       primeAnalysisWorker(wholeFileJob(path, st.size, opts));
     } finally {
       await fh.close();
@@ -130,12 +130,19 @@ export async function primeLogWorker(path: string, opts: InputOptions): Promise<
   }
 }
 
-function primeAnalysisWorker(job: RangeJob): void {
+/** The early worker waiting for a job, taken from there (null if there is none, or it broke). */
+function takeWarm(): Worker | null {
   const w = warm;
-  if (w === null || warmBroken) return;
+  if (w === null || warmBroken) return null;
   warm = null;
   w.removeAllListeners('error');
   w.removeAllListeners('exit');
+  return w;
+}
+
+function primeAnalysisWorker(job: RangeJob): void {
+  const w = takeWarm();
+  if (w === null) return;
   const p: Primed = {
     worker: w,
     key: JSON.stringify(job),
@@ -180,11 +187,8 @@ export function analysisWorker(job: RangeJob, script: URL = workerUrl()): Worker
     }
     void p.worker.terminate();
   }
-  const w = warm;
-  if (w !== null && !warmBroken && script.href === workerUrl().href) {
-    warm = null;
-    w.removeAllListeners('error');
-    w.removeAllListeners('exit');
+  const w = script.href === workerUrl().href ? takeWarm() : null;
+  if (w !== null) {
     w.ref();
     w.postMessage({ job });
     return w;

@@ -64,7 +64,9 @@ export function peekStream(stream: Readable, bytes = 2): Promise<Buffer | null> 
  */
 const GUNZIP_OPTIONS = { chunkSize: 256 * 1024, readableHighWaterMark: 1 << 20 };
 
-const isGzipMagic = (b: Buffer | null) => b !== null && b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+/** The gzip magic bytes at the start of `b`. */
+export const isGzipMagic = (b: Buffer | null) =>
+  b !== null && b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
 /** A stream source (stdin, a pipe, a FIFO): gzip detected from its first bytes, then inflated on the fly. */
 async function streamSource(name: string, raw: Readable, size: number | null): Promise<ByteSource> {
