@@ -250,24 +250,41 @@ const NOISE_MAX = 19;
  */
 export class PidLoop {
   private readonly R: number;
-  private readonly tok: Float64Array;
-  private readonly ts: Float64Array;
-  private readonly line: Float64Array;
-  private readonly seq: Float64Array;
-  private readonly run: Int32Array;
-  private readonly runStart: Float64Array;
-  /** Time, line and request number of the first token of each period's current run (the ring forgets them). */
-  private readonly startTs: Float64Array;
-  private readonly startLine: Float64Array;
-  private readonly startSeq: Float64Array;
+  private readonly maxPeriod: number;
+  /**
+   * Everything push reads and writes, in two typed arrays:
+   * - `f` (float): the ring, five numbers per request (token, ts, line, request number, and the index of the PID's
+   *   previous request with the same token, −1 if none) at `5·slot`; from `runBase`, four per period p at
+   *   `runBase + 4p`: the index where p's current run began (i − p at its first match) and that token's ts, line
+   *   and request number (the ring forgets them); from `hashBase`, an open-addressing table token → index of its
+   *   latest request (key, index pairs; index −1 = never used).
+   * - `g` (int32): the length of each period's current run.
+   * A request's token is compared only with the earlier requests that had the same token (the chain through the
+   * ring), not with all `maxPeriod` predecessors: the scan's data-dependent branch mispredicted on most requests.
+   * A period's run is current only while it goes on without a gap — its length counts when
+   * `runStart + p + length === i` (the run's last match was the previous request) — so a period whose token
+   * differs costs nothing (no run is cleared).
+   */
+  private readonly f: Float64Array;
+  private readonly g: Int32Array;
+  private readonly runBase: number;
+  private readonly hashBase: number;
+  private readonly hashMask: number;
+  private readonly hashShift: number;
+  /** Slots of the hash table in use (live or stale); past half of it the table is rebuilt from the ring. */
+  private hashUsed = 0;
   /** Membership bits of the PID's last NOISE_WINDOW requests while an episode is tracked (1 = outside). */
   private readonly noise = new Uint8Array(NOISE_WINDOW);
   private noisePos = 0;
   private noiseCount = 0;
+  /** Index of the next request; `origin` is where the current PID's began (a reused tracker keeps counting). */
   private n = 0;
+  private origin = 0;
   lastSeq = 0;
   lastTs = Number.NaN;
   requests = 0;
+  /** The smallest period seeding a loop at the latest request (0 if none): what the search found. */
+  found = 0;
   episode: LoopEpisode | undefined;
 
   constructor(
@@ -275,30 +292,34 @@ export class PidLoop {
     private readonly th: VerdictThresholds,
     private readonly onClose: (e: LoopEpisode) => void,
   ) {
+    this.maxPeriod = th.maxPeriod;
     this.R = 2 * th.maxPeriod + 1;
-    this.tok = new Float64Array(this.R);
-    this.ts = new Float64Array(this.R);
-    this.line = new Float64Array(this.R);
-    this.seq = new Float64Array(this.R);
-    this.run = new Int32Array(th.maxPeriod + 1);
-    this.runStart = new Float64Array(th.maxPeriod + 1);
-    this.startTs = new Float64Array(th.maxPeriod + 1);
-    this.startLine = new Float64Array(th.maxPeriod + 1);
-    this.startSeq = new Float64Array(th.maxPeriod + 1);
+    this.runBase = 5 * this.R;
+    this.hashBase = this.runBase + 4 * (th.maxPeriod + 1);
+    // at least 4× the tokens a window can hold, so the table is rebuilt at most every ~maxPeriod new tokens
+    let bits = 4;
+    while (1 << bits < 4 * (th.maxPeriod + 1)) bits++;
+    this.hashMask = (1 << bits) - 1;
+    this.hashShift = 32 - bits;
+    this.f = new Float64Array(this.hashBase + 2 * (1 << bits));
+    this.g = new Int32Array(th.maxPeriod + 1);
+    this.clearHash();
   }
 
   /**
-   * Starts over for another PID (the engine recycles evicted trackers instead of allocating ~7 KiB per new PID).
-   * The caller has closed the episode. Only the run lengths need clearing: every other slot is written before a
-   * run reads it.
+   * Starts over for another PID (the engine recycles evicted trackers instead of allocating ~8 KiB per new PID).
+   * The caller has closed the episode. Only the run lengths are cleared: the index goes on from where it was and
+   * the search looks back no further than `origin`, so the previous PID's ring slots and hash entries are never
+   * matched (clearing the table per new PID made a log with a million PIDs 20 % slower).
    */
   reuse(pid: number): this {
     this.pid = pid;
-    this.run.fill(0);
-    this.n = 0;
+    this.g.fill(0);
+    this.origin = this.n;
     this.lastSeq = 0;
     this.lastTs = Number.NaN;
     this.requests = 0;
+    this.found = 0;
     this.episode = undefined;
     this.resetNoise();
     return this;
@@ -309,38 +330,91 @@ export class PidLoop {
     return this.R;
   }
 
+  private clearHash(): void {
+    const f = this.f;
+    for (let k = this.hashBase + 1; k < f.length; k += 2) f[k] = -1;
+    this.hashUsed = 0;
+  }
+
+  /** Records that `token` was last seen at index `i`; returns the index it was seen at before (−1 if never). */
+  private remember(token: number, i: number): number {
+    const f = this.f;
+    const base = this.hashBase;
+    const mask = this.hashMask;
+    const maxP = this.maxPeriod;
+    let k = Math.imul(token | 0, 0x9e3779b1) >>> this.hashShift;
+    let reuse = -1;
+    let prev = -1;
+    for (;;) {
+      const at = base + 2 * k;
+      const v = f[at + 1];
+      if (v === -1) break;
+      if (f[at] === token) {
+        prev = v;
+        reuse = k;
+        break;
+      }
+      if (reuse < 0 && i - v > maxP) reuse = k; // stale: free for a new key, but the key may still be further on
+      k = (k + 1) & mask;
+    }
+    if (reuse < 0) {
+      reuse = k;
+      this.hashUsed++;
+    }
+    const at = base + 2 * reuse;
+    f[at] = token;
+    f[at + 1] = i;
+    return prev;
+  }
+
+  /** Rebuilds the hash table from the ring's last `maxPeriod` requests (the only ones a search can reach). */
+  private rehash(i: number): void {
+    this.clearHash();
+    const R = this.R;
+    for (let j = Math.max(this.origin, i - this.maxPeriod); j < i; j++) this.remember(this.f[(j % R) * 5], j);
+  }
+
   push(token: number, ts: number, line: number, seq: number): void {
     const i = this.n;
     const R = this.R;
-    this.tok[i % R] = token;
-    this.ts[i % R] = ts;
-    this.line[i % R] = line;
-    this.seq[i % R] = seq;
+    const f = this.f;
+    const g = this.g;
+    const maxP = Math.min(this.maxPeriod, i - this.origin);
+    if (this.hashUsed * 2 > this.hashMask) this.rehash(i);
+    let j = this.remember(token, i);
+    const slot = i % R;
+    const e = slot * 5;
+    f[e] = token;
+    f[e + 1] = ts;
+    f[e + 2] = line;
+    f[e + 3] = seq;
+    f[e + 4] = j;
     this.n++;
     this.requests++;
     this.lastSeq = seq;
     this.lastTs = ts;
-    const maxP = Math.min(this.th.maxPeriod, i);
     let found = 0;
-    const tok = this.tok;
-    const run = this.run;
-    // s0 walks back from slot (i - 1) % R without a division per period.
-    let s0 = i % R;
-    for (let p = 1; p <= maxP; p++) {
-      s0 = s0 === 0 ? R - 1 : s0 - 1;
-      if (tok[s0] !== token) {
-        if (run[p] !== 0) run[p] = 0;
-      } else {
-        if (run[p] === 0) {
-          this.runStart[p] = i - p;
-          this.startTs[p] = this.ts[s0];
-          this.startLine[p] = this.line[s0];
-          this.startSeq[p] = this.seq[s0];
-        }
-        const L = ++run[p];
-        if (found === 0 && L >= p * (SEED_REPS - 1) && L >= SEED_MIN_RUN) found = p;
-      }
+    // Earlier requests with the same token, nearest first (so the first period found is the smallest).
+    while (j >= 0 && i - j <= maxP) {
+      const p = i - j;
+      // j's slot, from this request's (j is a double read from f: `j % R` would be a floating-point modulo)
+      const s0 = slot >= p ? slot - p : slot - p + R;
+      const e0 = s0 * 5;
+      const b = this.runBase + 4 * p;
+      let L = g[p];
+      if (L === 0 || f[b] + p + L !== i) {
+        // a new run of period p: its first token is the one p back
+        f[b] = j;
+        f[b + 1] = f[e0 + 1];
+        f[b + 2] = f[e0 + 2];
+        f[b + 3] = f[e0 + 3];
+        L = 1;
+      } else L++;
+      g[p] = L;
+      if (found === 0 && L >= p * (SEED_REPS - 1) && L >= SEED_MIN_RUN) found = p;
+      j = f[e0 + 4];
     }
+    this.found = found;
 
     let ep = this.episode;
     if (ep && ts - ep.lastTs > this.th.loopGapSec * 1000) {
@@ -388,9 +462,9 @@ export class PidLoop {
       tokens: sig,
       canon: canonical(sig),
       set,
-      onsetTs: this.startTs[found],
-      onsetLine: this.startLine[found],
-      onsetSeq: this.startSeq[found],
+      onsetTs: this.f[this.runBase + 4 * found + 1],
+      onsetLine: this.f[this.runBase + 4 * found + 2],
+      onsetSeq: this.f[this.runBase + 4 * found + 3],
       lastSeq: seq,
       lastTs: ts,
       lastLine: line,
@@ -439,12 +513,12 @@ export class PidLoop {
 
   /** Tokens of one period aligned to the run's start phase, read from the last `p` tokens (i = newest index). */
   private signature(i: number, p: number): number[] {
-    const start = this.runStart[p];
+    const start = this.f[this.runBase + 4 * p];
     const out: number[] = [];
     for (let k = 0; k < p; k++) {
       const idx = start + k;
       const j = i - ((((i - idx) % p) + p) % p);
-      out.push(this.tok[j % this.R]);
+      out.push(this.f[(j % this.R) * 5]);
     }
     return out;
   }

@@ -1,0 +1,109 @@
+/**
+ * PidLoop's cycle search against a naive oracle: after every request, the smallest period p whose current run of
+ * tok[k] = tok[k−p] covers at least two repetitions and SEED_MIN_RUN requests, and where that run began. The
+ * tracker finds it through per-token occurrence chains and lazily reset runs; the oracle recounts every run from
+ * scratch. Streams are random over small alphabets (so runs form and break), with planted cycles, NaN tokens,
+ * tokens that collide in their low 32 bits, and trackers reused for another PID mid-stream.
+ */
+import { describe, expect, it } from 'vitest';
+import { type LoopEpisode, PidLoop } from '../../src/verdict/loop.js';
+import { DEFAULT_THRESHOLDS, type VerdictThresholds } from '../../src/verdict/thresholds.js';
+import { rng } from '../support/rng.js';
+
+const SEED_REPS = 3;
+const SEED_MIN_RUN = 24;
+
+/** Smallest seeding period at the newest token of `toks` (0 if none) and the index its run began (i − p). */
+function oracle(toks: number[], maxPeriod: number): { p: number; start: number } {
+  const i = toks.length - 1;
+  for (let p = 1; p <= Math.min(maxPeriod, i); p++) {
+    let L = 0;
+    while (i - L - p >= 0 && toks[i - L] === toks[i - L - p]) L++;
+    if (L >= p * (SEED_REPS - 1) && L >= SEED_MIN_RUN) return { p, start: i - L + 1 - p };
+  }
+  return { p: 0, start: -1 };
+}
+
+function stream(seed: number, n: number): number[] {
+  const rand = rng(seed);
+  const out: number[] = [];
+  const big = 2 ** 40;
+  while (out.length < n) {
+    const r = rand();
+    if (r < 0.35) {
+      // a planted cycle, repeated with a few slips
+      const period = 1 + Math.floor(rand() * 12);
+      const cyc = Array.from(
+        { length: period },
+        () => Math.floor(rand() * 4) * 8192 + Math.floor(rand() * 5),
+      );
+      const reps = 2 + Math.floor(rand() * (12 + 40 / period));
+      for (let k = 0; k < period * reps; k++) out.push(rand() < 0.02 ? 99 : cyc[k % period]);
+    } else if (r < 0.4) {
+      out.push(Number.NaN);
+    } else if (r < 0.45) {
+      // same low 32 bits as 5 and 8197: only the full comparison tells them apart
+      out.push(rand() < 0.5 ? big + 5 : 2 * big + 8197);
+    } else {
+      out.push(Math.floor(rand() * 3) * 8192 + Math.floor(rand() * 3));
+    }
+  }
+  return out.slice(0, n);
+}
+
+function check(seed: number, th: VerdictThresholds): number {
+  const toks = stream(seed, 6000);
+  const episodes: LoopEpisode[] = [];
+  const loop = new PidLoop(7, th, (e) => episodes.push(e));
+  let seen: number[] = [];
+  let found = 0;
+  let lastEpisode: LoopEpisode | undefined;
+  for (let k = 0; k < toks.length; k++) {
+    if (k === 3000) {
+      loop.close();
+      loop.reuse(8);
+      seen = [];
+      lastEpisode = undefined;
+    }
+    seen.push(toks[k]);
+    const seq = 10 * k + 1;
+    loop.push(toks[k], 1000 * k, k + 1, seq);
+    const want = oracle(seen, th.maxPeriod);
+    expect(loop.found, `push ${k}`).toBe(want.p);
+    if (want.p > 0) found++;
+    const ep = loop.episode;
+    if (ep !== undefined && ep !== lastEpisode) {
+      // a new episode: dated from the first token of the seeding run, one period of tokens from there
+      expect(ep.period).toBe(want.p);
+      const first = k - seen.length + 1 + want.start;
+      expect(ep.onsetSeq).toBe(10 * first + 1);
+      expect(ep.onsetLine).toBe(first + 1);
+      expect(ep.tokens).toEqual(seen.slice(want.start, want.start + want.p));
+    }
+    lastEpisode = ep;
+  }
+  return found;
+}
+
+describe('PidLoop cycle search', () => {
+  it('finds the oracle period and onset after every request (default maxPeriod)', () => {
+    let found = 0;
+    for (let seed = 1; seed <= 6; seed++) found += check(seed, DEFAULT_THRESHOLDS);
+    // the streams do seed loops (the comparison is not vacuous)
+    expect(found).toBeGreaterThan(1000);
+  });
+
+  it('with a small and a large maxPeriod', () => {
+    for (const maxPeriod of [1, 3, 8, 40]) {
+      let found = 0;
+      for (let seed = 11; seed <= 13; seed++) found += check(seed, { ...DEFAULT_THRESHOLDS, maxPeriod });
+      expect(found).toBeGreaterThan(0);
+    }
+  });
+
+  it('keeps its memory fixed however long the stream', () => {
+    const loop = new PidLoop(1, DEFAULT_THRESHOLDS, () => {});
+    for (let k = 0; k < 50_000; k++) loop.push((k * 7919) % 5000, k, k, k);
+    expect(loop.ringSize).toBe(2 * DEFAULT_THRESHOLDS.maxPeriod + 1);
+  });
+});
