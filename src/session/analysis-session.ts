@@ -25,7 +25,7 @@ import { LineSplitter } from '../io/follow.js';
 import { createConsoleParser } from '../parse/console.js';
 import type { GuestLine, GuestSource } from '../parse/guest-events.js';
 import { createJournalParser } from '../parse/journal.js';
-import type { DaemonCode, VirtiofsdSink } from '../parse/virtiofsd.js';
+import type { VirtiofsdSink } from '../parse/virtiofsd.js';
 import { analysisDocument } from '../report/json.js';
 import { VerdictEngine, type VerdictEngineOptions } from '../verdict/engine.js';
 import type { VerdictThresholdsInput } from '../verdict/thresholds.js';
@@ -82,30 +82,6 @@ export interface LiveResults {
   correlation: Correlation | null;
 }
 
-/** Observes the daemon's lifecycle and DESTROY on the way to the engine. */
-class LifecycleTap implements VirtiofsdSink {
-  ended = false;
-  unmounted = false;
-  constructor(private readonly next: VirtiofsdSink) {}
-  request(ts: number, line: number, op: number, node: number, u: number, pid: number, d: DaemonCode): void {
-    if (op === 38) {
-      this.ended = true; // DESTROY
-      this.unmounted = true;
-    } else if (op === 26) this.ended = this.unmounted = false; // INIT: a new session
-    this.next.request(ts, line, op, node, u, pid, d);
-  }
-  reply(ts: number, line: number, unique: number, error: number, len: number): void {
-    this.next.reply(ts, line, unique, error, len);
-  }
-  entry(ts: number, line: number, parent: number, name: string, child: number): void {
-    this.next.entry(ts, line, parent, name, child);
-  }
-  lifecycle(ts: number, line: number, what: 'disconnect' | 'exit'): void {
-    this.ended = true;
-    this.next.lifecycle?.(ts, line, what);
-  }
-}
-
 // Unanchored: the first kernel line can share a console line with the firmware's last output (SeaBIOS "Probing EDD").
 const KERNEL_RE = /Linux version (\S+)/;
 const RATE_WINDOW_MS = 3000;
@@ -118,7 +94,6 @@ export class AnalysisSession {
   get progress(): ProgressClock {
     return this.session.progress;
   }
-  private tap: LifecycleTap;
   private readonly engineOptions: VerdictEngineOptions;
   private readonly now: () => number;
   private readonly consoleParser;
@@ -159,8 +134,7 @@ export class AnalysisSession {
       },
     };
     this.eng = new VerdictEngine(this.engineOptions);
-    this.tap = new LifecycleTap(this.eng);
-    this.analysis = new VirtiofsdAnalysis(this.files.virtiofsd, { extraSink: this.tap });
+    this.analysis = new VirtiofsdAnalysis(this.files.virtiofsd, { extraSink: this.eng });
     this.consoleParser = createConsoleParser({ progressPatterns: patterns });
     this.journalParser = createJournalParser({ progressPatterns: patterns });
     this.consoleLines = new LineSplitter((line, n) => {
@@ -182,9 +156,9 @@ export class AnalysisSession {
     return this.eng;
   }
 
-  /** Where the virtiofsd events go, in file order (the engine, through the lifecycle tap). */
+  /** Where the virtiofsd events go, in file order: the engine (which also tells the session's end, see status). */
   get events(): VirtiofsdSink {
-    return this.tap;
+    return this.eng;
   }
 
   /**
@@ -193,8 +167,7 @@ export class AnalysisSession {
    */
   restartEvents(): VirtiofsdSink {
     this.eng = new VerdictEngine(this.engineOptions);
-    this.tap = new LifecycleTap(this.eng);
-    return this.tap;
+    return this.eng;
   }
 
   /**
@@ -301,8 +274,8 @@ export class AnalysisSession {
       ratePerSec,
       lastMilestone: last ? { text: last.text, source: last.source, hostTime: last.hostTime ?? null } : null,
       goal: g ? { goal: g.goal, hostTime: g.hostTime ?? null, text: g.text } : null,
-      sessionEnded: this.tap.ended,
-      unmounted: this.tap.unmounted,
+      sessionEnded: this.eng.sessionEnded,
+      unmounted: this.eng.unmounted,
       verdict: this.session.annotate(this.eng.currentVerdict(nowMs)),
       guestLines: this.guestCount,
       lastGuestLineAt: this.lastArrival,

@@ -367,6 +367,16 @@ export class VerdictEngine implements VirtiofsdSink {
     return this.seq === 0 && this.guestLines === 0 ? Number.NaN : this.endOfEvidence();
   }
 
+  /** The guest unmounted the share (DESTROY) in the current session (since the latest INIT). */
+  get unmounted(): boolean {
+    return this.destroy !== undefined;
+  }
+
+  /** The current session ended: a DESTROY, or the daemon's `Client disconnected` / `virtio_loop: Exit`. */
+  get sessionEnded(): boolean {
+    return this.destroy !== undefined || this.ended !== undefined;
+  }
+
   /** Latest virtiofsd time seen; NaN before any. */
   get lastDaemonTs(): number {
     return this.maxTs;
