@@ -4,7 +4,7 @@
  * number of lines. Pairs replies with requests by `unique` (never by adjacency), resets pairing at INIT.
  */
 import { errnoName, OP, opcodeName } from '../parse/opcodes.js';
-import { Daemon, type DaemonCode, type VirtiofsdSink } from '../parse/virtiofsd.js';
+import { Daemon, type DaemonCode, type Pairing, type VirtiofsdSink } from '../parse/virtiofsd.js';
 import { CappedTable, IdSet, PagedCounts } from './bounded.js';
 import { type PendingRequest, PendingTable } from './pending-table.js';
 
@@ -224,7 +224,10 @@ function finite(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
 
-export class PostMortemReducer implements VirtiofsdSink {
+export class PostMortemReducer implements VirtiofsdSink, Pairing {
+  /** The request the latest reply answered, matched by unique (−1 when it matched none that way). */
+  pairedOpcode = -1;
+  pairedPid = -1;
   private readonly opt: Required<PostMortemOptions>;
   // Outstanding requests, keyed by unique (no object per request); the tag is the recent-activity slot.
   private pending: PendingTable;
@@ -474,9 +477,12 @@ export class PostMortemReducer implements VirtiofsdSink {
     let pid: number;
     let ring: number;
     let reqLine: number;
+    this.pairedOpcode = -1;
     if (this.pending.take(unique)) {
       opcode = this.pending.takenOpcode;
       pid = this.pending.takenPid;
+      this.pairedOpcode = opcode;
+      this.pairedPid = pid;
       ring = this.pending.takenTag;
       reqLine = this.pending.takenLine;
     } else {
@@ -613,8 +619,8 @@ export class PostMortemReducer implements VirtiofsdSink {
     return o;
   }
 
-  /** Every outstanding request, oldest line first. */
-  private outstanding(): PendingRequest[] {
+  /** Every outstanding request (the unique-less too), oldest line first. */
+  private waiting(): PendingRequest[] {
     const out = this.pending.values();
     for (let i = this.noUniqueHead; i < this.noUnique.length; i++) out.push(this.noUnique[i]);
     out.sort((a, b) => a.line - b.line);
@@ -624,7 +630,7 @@ export class PostMortemReducer implements VirtiofsdSink {
   private resetAtInit(ts: number): void {
     this.inits++;
     if (this.inits === 1) this.firstInitTs = ts;
-    const lost = this.outstanding();
+    const lost = this.waiting();
     if (lost.length > 0) {
       this.unansweredBeforeInit += lost.length;
       for (const p of lost) {
@@ -649,6 +655,15 @@ export class PostMortemReducer implements VirtiofsdSink {
       result: 'pending',
       ageSec: Number.isFinite(p.ts) && Number.isFinite(now) ? (now - p.ts) / 1000 : null,
     };
+  }
+
+  /** Requests waiting for their reply, matched by unique (the unique-less and C READs are not among them). */
+  outstanding(): PendingRequest[] {
+    return this.pending.values();
+  }
+
+  get outstandingCount(): number {
+    return this.pending.size;
   }
 
   /**
@@ -748,7 +763,7 @@ export class PostMortemReducer implements VirtiofsdSink {
 
     // 3. Outstanding here and a new session in next: lost at its first INIT.
     if (o.inits > 0) {
-      const lost = this.outstanding();
+      const lost = this.waiting();
       this.unansweredBeforeInit += lost.length;
       const rows = lost.map((p) => this.pendingRow(p, o.firstInitTs));
       this.lostAtInit.splice(
@@ -987,7 +1002,7 @@ export class PostMortemReducer implements VirtiofsdSink {
     const total = this.requests;
     const share = (n: number) => (total > 0 ? n / total : 0);
     // Outstanding requests
-    const outstanding = this.outstanding();
+    const outstanding = this.waiting();
     const unansweredByOp = new Map<number, number>();
     const silentByOp = new Map<number, number>();
     const unansweredRows: UnansweredRow[] = [];

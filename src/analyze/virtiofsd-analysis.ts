@@ -6,13 +6,13 @@ import { looksBinary } from '../parse/binary.js';
 import { DEFAULT_MAX_LINE_BYTES, LineScanner, type ScannerStats } from '../parse/line-scanner.js';
 import {
   type ClockKind,
+  type DaemonCode,
   type DaemonFormat,
   type ForcedFormat,
   LINE_KIND_NAMES,
   type LineKindName,
   type ParserStats,
   sniffLibfuse,
-  TeeSink,
   type TimeResolution,
   VirtiofsdLineParser,
   type VirtiofsdSink,
@@ -84,6 +84,34 @@ const DAEMON_LABEL: Record<DaemonFormat, string> = {
   libfuse: 'libfuse -d (a FUSE file system)',
 };
 
+/**
+ * The reducer, then the second consumer (the verdict engine), each event; after a reply the reducer matched by
+ * unique, the consumer learns which request it answered (`paired`): one pairing step for both.
+ */
+class PairedTee implements VirtiofsdSink {
+  constructor(
+    private readonly r: PostMortemReducer,
+    private readonly x: VirtiofsdSink,
+  ) {}
+  request(ts: number, line: number, op: number, node: number, u: number, pid: number, d: DaemonCode): void {
+    this.r.request(ts, line, op, node, u, pid, d);
+    this.x.request(ts, line, op, node, u, pid, d);
+  }
+  reply(ts: number, line: number, unique: number, error: number, len: number): void {
+    const r = this.r;
+    r.reply(ts, line, unique, error, len);
+    this.x.reply(ts, line, unique, error, len);
+    if (r.pairedOpcode >= 0) this.x.paired?.(r.pairedPid, Math.min(r.pairedOpcode, 254), error);
+  }
+  entry(ts: number, line: number, parent: number, name: string, child: number): void {
+    this.r.entry(ts, line, parent, name, child);
+    this.x.entry(ts, line, parent, name, child);
+  }
+  lifecycle(ts: number, line: number, what: 'disconnect' | 'exit'): void {
+    this.x.lifecycle?.(ts, line, what);
+  }
+}
+
 export class VirtiofsdAnalysis {
   readonly reducer: PostMortemReducer;
   readonly parser: VirtiofsdLineParser;
@@ -103,7 +131,12 @@ export class VirtiofsdAnalysis {
     // postMortem false: the parser feeds extraSink only; whoever owns it feeds the reducer (a worker replays its
     // event batches into it, see range-worker.ts).
     const extra = opts.extraSink;
-    const sink = !extra ? this.reducer : opts.postMortem === false ? extra : new TeeSink(this.reducer, extra);
+    let sink: VirtiofsdSink = this.reducer;
+    if (extra && opts.postMortem === false) sink = extra;
+    else if (extra) {
+      sink = new PairedTee(this.reducer, extra);
+      extra.usePairing?.(this.reducer);
+    }
     this.parser = new VirtiofsdLineParser(sink, { format: this.forced, assumeYear: opts.assumeYear });
     const parser = this.parser;
     this.scanner = new LineScanner(

@@ -199,6 +199,9 @@ export async function analyzeFileInWorker(
     });
     const analysis = new VirtiofsdAnalysis(path, { ...opts, extraSink: undefined });
     analysis.absorb(parts);
+    // the worker's post-mortem paired the replies (the batches said which request each answered); its requests
+    // still outstanding are the verdict's too
+    events.usePairing?.(analysis.reducer);
     return analysis;
   } finally {
     void w.terminate();
@@ -303,6 +306,7 @@ export async function analyzeStreamInWorker(
     const p = await parts;
     const analysis = new VirtiofsdAnalysis(name, { ...opts, extraSink: undefined });
     analysis.absorb(p);
+    events?.usePairing?.(analysis.reducer);
     return { analysis, readError };
   } finally {
     void w.terminate();

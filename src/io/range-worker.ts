@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { type AnalysisOptions, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
-import { batchBuffers, type EventBatch, EventRecorder, replayBatch } from '../parse/event-batch.js';
+import { batchBuffers, type EventBatch, EventRecorder, reduceBatch } from '../parse/event-batch.js';
 import { readRange } from './read-range.js';
 
 export interface RangeJob {
@@ -43,7 +43,7 @@ async function run(job: RangeJob): Promise<void> {
   // it is sent: one call per event instead of two (the fast lane fills a batch a column at a time).
   const recorder = job.record
     ? new EventRecorder((b) => {
-        replayBatch(b, analysis.reducer, 0);
+        reduceBatch(b, analysis.reducer);
         ready.push(b);
       })
     : undefined;

@@ -128,6 +128,8 @@ export class EventRecorder implements VirtiofsdSink {
     b.a[i] = unique;
     b.b[i] = error;
     b.c[i] = len;
+    b.d[i] = -1;
+    b.e[i] = 0;
   }
 
   entry(ts: number, line: number, parent: number, name: string, child: number): void {
@@ -184,15 +186,46 @@ export class EventRecorder implements VirtiofsdSink {
   }
 }
 
-/** Feeds a batch to `sink` in order, adding `lineOffset` to every line number. */
+/**
+ * Feeds a batch to `sink` in order, adding `lineOffset` to every line number. A reply the sender's post-mortem
+ * matched by unique (`e` = 1 + the request's opcode, capped at 255; `d` = its PID: see annotateReplies) is
+ * followed by `sink.paired`.
+ */
 export function replayBatch(batch: EventBatch, sink: VirtiofsdSink, lineOffset: number): void {
   const { kind, ts, line, a, b, c, d, e, names } = batch;
   for (let i = 0; i < batch.n; i++) {
     const k = kind[i];
     const l = line[i] + lineOffset;
     if (k === EVENT_REQUEST) sink.request(ts[i], l, a[i], b[i], c[i], d[i], e[i] as DaemonCode);
-    else if (k === EVENT_REPLY) sink.reply(ts[i], l, a[i], b[i], c[i]);
-    else if (k === EVENT_ENTRY) sink.entry(ts[i], l, a[i], names[c[i]], b[i]);
+    else if (k === EVENT_REPLY) {
+      sink.reply(ts[i], l, a[i], b[i], c[i]);
+      if (e[i] !== 0) sink.paired?.(d[i], e[i] - 1, b[i]);
+    } else if (k === EVENT_ENTRY) sink.entry(ts[i], l, a[i], names[c[i]], b[i]);
     else sink.lifecycle?.(ts[i], l, k === EVENT_DISCONNECT ? 'disconnect' : 'exit');
+  }
+}
+
+/**
+ * Feeds a batch to the post-mortem `reducer` (the one pairing step) and writes, on each reply row, the request it
+ * matched by unique — `e` = 1 + opcode (capped at 254), `d` = PID; `e` = 0 when none — for the consumer of the
+ * batch (replayBatch calls `paired`).
+ */
+export function reduceBatch(
+  batch: EventBatch,
+  reducer: VirtiofsdSink & { readonly pairedOpcode: number; readonly pairedPid: number },
+): void {
+  const { kind, ts, line, a, b, c, d, e, names } = batch;
+  for (let i = 0; i < batch.n; i++) {
+    const k = kind[i];
+    if (k === EVENT_REQUEST) reducer.request(ts[i], line[i], a[i], b[i], c[i], d[i], e[i] as DaemonCode);
+    else if (k === EVENT_REPLY) {
+      reducer.reply(ts[i], line[i], a[i], b[i], c[i]);
+      const op = reducer.pairedOpcode;
+      if (op >= 0) {
+        e[i] = Math.min(op, 254) + 1;
+        d[i] = reducer.pairedPid;
+      } else e[i] = 0;
+    } else if (k === EVENT_ENTRY) reducer.entry(ts[i], line[i], a[i], names[c[i]], b[i]);
+    else reducer.lifecycle?.(ts[i], line[i], k === EVENT_DISCONNECT ? 'disconnect' : 'exit');
   }
 }

@@ -101,6 +101,31 @@ export interface VirtiofsdSink {
   entry(ts: number, line: number, parent: number, name: string, child: number): void;
   /** The daemon's session ended: Rust `Client disconnected, shutting down`, C `virtio_loop: Exit`. */
   lifecycle?(ts: number, line: number, what: 'disconnect' | 'exit'): void;
+  /**
+   * The reply just given answered an outstanding request, matched by its unique in the post-mortem's pairing (the
+   * one pairing step, PostMortemReducer): that request's PID and opcode. Not called for a reply it did not match
+   * by unique. `opcode` is exact below 254 (larger ones arrive as 254).
+   */
+  paired?(pid: number, opcode: number, error: number): void;
+  /** The pairing that matches replies and holds the outstanding requests (the post-mortem reducer's). */
+  usePairing?(pairing: Pairing): void;
+}
+
+/** A request still waiting for its reply. */
+export interface OutstandingRequest {
+  unique: number;
+  opcode: number;
+  nodeid: number;
+  pid: number;
+  ts: number;
+  line: number;
+}
+
+/** Outstanding requests of the one pairing step (the post-mortem reducer), for whoever needs them (the verdict). */
+export interface Pairing {
+  /** Every request waiting for its reply (by unique), oldest line first. */
+  outstanding(): OutstandingRequest[];
+  readonly outstandingCount: number;
 }
 
 /** Feeds two sinks the same events (e.g. the post-mortem reducer and the verdict engine in one pass). */
@@ -124,6 +149,14 @@ export class TeeSink implements VirtiofsdSink {
   lifecycle(ts: number, line: number, what: 'disconnect' | 'exit'): void {
     this.a.lifecycle?.(ts, line, what);
     this.b.lifecycle?.(ts, line, what);
+  }
+  paired(pid: number, opcode: number, error: number): void {
+    this.a.paired?.(pid, opcode, error);
+    this.b.paired?.(pid, opcode, error);
+  }
+  usePairing(pairing: Pairing): void {
+    this.a.usePairing?.(pairing);
+    this.b.usePairing?.(pairing);
   }
 }
 

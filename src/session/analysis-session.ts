@@ -124,6 +124,8 @@ export class AnalysisSession {
     this.session = opts.guest ?? new GuestSession(progress);
     this.engineOptions = {
       thresholds: opts.thresholds,
+      // paired by the post-mortem that reads the same events (this.analysis live; the file reader post-mortem)
+      pairing: 'shared',
       // probe names first (it sees every task), then journal and console
       pidNames: { nameAt: (pid, t) => this.session.nameAt(pid, t) },
       progress,

@@ -7,8 +7,9 @@
  * as the `extraSink` of a `VirtiofsdAnalysis`, in the same pass as the post-mortem. Pure and incremental:
  * {@link VerdictEngine.currentVerdict} can be called at any moment (`nowMs` = wall clock while live),
  * {@link VerdictEngine.finish} gives the post-mortem answer.
- * Memory is bounded by the thresholds' caps (per-PID rings, inode ages, pending requests, progress points), not
- * by log length.
+ * Memory is bounded by the thresholds' caps (per-PID rings, inode ages, progress points), not by log length.
+ * Replies are paired with requests once, by the post-mortem reducer that reads the same events (`paired`,
+ * `usePairing`); its outstanding requests are the deadlock evidence.
  *
  * A verdict says how the run ended (README "Verdicts"). Decision order:
  * 1. a loop still running at the end of the evidence (its PID still in the cycle, no guest progress or DESTROY
@@ -27,12 +28,12 @@
  */
 
 import { IntMap } from '../analyze/bounded.js';
-import { PendingTable } from '../analyze/pending-table.js';
 import { PidNames } from '../analyze/pid-names.js';
+import { PostMortemReducer } from '../analyze/postmortem.js';
 import { ProgressClock, type ProgressClockOptions } from '../analyze/progress.js';
 import type { GuestLine, GuestSource } from '../parse/guest-events.js';
-import { neverReplied, OP, opcodeName } from '../parse/opcodes.js';
-import { Daemon, type DaemonCode, type VirtiofsdSink } from '../parse/virtiofsd.js';
+import { OP, opcodeName } from '../parse/opcodes.js';
+import type { DaemonCode, OutstandingRequest, Pairing, VirtiofsdSink } from '../parse/virtiofsd.js';
 import { compactCount, hhmmss, pidLabel, shortSignature } from './format.js';
 import {
   episodeReps,
@@ -59,6 +60,13 @@ export interface VerdictEngineOptions {
   progress?: ProgressClockOptions;
   /** File names for evidence pointers. */
   files?: Partial<Record<EvidencePointer['input'], string>>;
+  /**
+   * Who pairs replies with requests. `own` (default, an engine fed on its own): a post-mortem reducer of the
+   * engine's, fed the same events first. `shared`: the post-mortem that reads the same events pairs them — it
+   * calls `paired` after each reply it matched (directly, or through the worker's event batches) and hands its
+   * outstanding requests over with `usePairing` (VirtiofsdAnalysis, io/parallel.ts); one pairing step for both.
+   */
+  pairing?: 'own' | 'shared';
 }
 
 export interface FinishOptions {
@@ -73,13 +81,7 @@ export interface FinishOptions {
 
 export type LifecycleEvent = 'disconnect' | 'exit';
 
-interface Pending {
-  ts: number;
-  line: number;
-  opcode: number;
-  nodeid: number;
-  pid: number;
-}
+type Pending = OutstandingRequest;
 
 interface ProgressMark {
   t: number;
@@ -131,7 +133,10 @@ export class VerdictEngine implements VirtiofsdSink {
   /** Latest request in a second with at least `quietRate` requests (traffic, not heartbeat polling). */
   private lastLoudTs = Number.NaN;
   private lastLine = 0;
-  private readonly pending: PendingTable;
+  /** The engine's own pairing (`pairing: 'own'`), fed each event before the engine. */
+  private readonly own: PostMortemReducer | null;
+  /** Where the outstanding requests are: the own pairing, or the one handed over (`usePairing`). */
+  private pairing: Pairing | null;
   private readonly repliedOps = new Set<number>();
   private destroy: { ts: number; line: number } | undefined;
   private ended: { ts: number; line: number; what: LifecycleEvent } | undefined;
@@ -152,7 +157,11 @@ export class VerdictEngine implements VirtiofsdSink {
   constructor(opts: VerdictEngineOptions = {}) {
     this.thresholds = resolveThresholds(opts.thresholds);
     this.ages = new InodeAges(this.thresholds.freshSpan, this.thresholds.maxTrackedInodes);
-    this.pending = new PendingTable(this.thresholds.maxPending);
+    this.own =
+      opts.pairing === 'shared'
+        ? null
+        : new PostMortemReducer({ maxPending: this.thresholds.maxPending, recent: 1, unansweredListed: 0 });
+    this.pairing = this.own;
     if (opts.pidNames) {
       this.names = opts.pidNames;
     } else {
@@ -174,6 +183,7 @@ export class VerdictEngine implements VirtiofsdSink {
     pid: number,
     daemon: DaemonCode,
   ): void {
+    this.own?.request(ts, line, opcode, nodeid, unique, pid, daemon);
     const seq = ++this.seq;
     this.lastLine = line;
     if (Number.isFinite(ts)) {
@@ -186,7 +196,6 @@ export class VerdictEngine implements VirtiofsdSink {
     this.lastReqLine = line;
 
     if (opcode === OP.INIT) {
-      this.pending.clear();
       this.ended = undefined;
       this.destroy = undefined;
     } else if (opcode === OP.DESTROY) {
@@ -195,30 +204,42 @@ export class VerdictEngine implements VirtiofsdSink {
       this.ages.forget(nodeid);
     }
 
-    if (unique >= 0 && !neverReplied(opcode) && opcode !== OP.DESTROY) {
-      if (!(daemon === Daemon.c && opcode === OP.READ)) {
-        this.pending.set(unique, opcode, nodeid, pid, ts, line);
-      }
-    }
-
     if (pid > 0 && opcode !== OP.FORGET && opcode !== OP.BATCH_FORGET) {
       const cls = this.ages.classify(nodeid, seq);
       this.stream(pid).push(makeToken(opcode, cls), ts, line, seq);
     }
   }
 
-  reply(ts: number, line: number, unique: number, error: number, _len: number): void {
+  reply(ts: number, line: number, unique: number, error: number, len: number): void {
     this.lastLine = line;
     if (Number.isFinite(ts) && !(ts <= this.maxTs)) this.maxTs = ts;
-    if (this.pending.take(unique)) {
-      const ep = this.pids.get(this.pending.takenPid)?.episode;
-      if (ep?.running) {
-        ep.replies++;
-        if (error !== 0) ep.errors++;
-      }
-      const op = this.pending.takenOpcode;
-      if (op === OP.READ || op === OP.READDIR || op === OP.READDIRPLUS) this.repliedOps.add(op);
+    const own = this.own;
+    if (own !== null) {
+      own.reply(ts, line, unique, error, len);
+      if (own.pairedOpcode >= 0) this.answered(own.pairedPid, own.pairedOpcode, error);
     }
+  }
+
+  /** The reply just given answered this PID's request (see VirtiofsdSink.paired); an engine that pairs on its own
+   * (`pairing: 'own'`) goes by its own pairing only. */
+  paired(pid: number, opcode: number, error: number): void {
+    if (this.own === null) this.answered(pid, opcode, error);
+  }
+
+  private answered(pid: number, opcode: number, error: number): void {
+    // A C/libfuse DESTROY is answered, but the verdict never waits for one (it ends the session).
+    if (opcode === OP.DESTROY) return;
+    const ep = this.pids.get(pid)?.episode;
+    if (ep?.running) {
+      ep.replies++;
+      if (error !== 0) ep.errors++;
+    }
+    if (opcode === OP.READ || opcode === OP.READDIR || opcode === OP.READDIRPLUS) this.repliedOps.add(opcode);
+  }
+
+  /** The post-mortem that pairs these events (`pairing: 'shared'`): its outstanding requests are the verdict's. */
+  usePairing(pairing: Pairing): void {
+    if (this.own === null) this.pairing = pairing;
   }
 
   entry(_ts: number, _line: number, _parent: number, _name: string, child: number): void {
@@ -351,7 +372,7 @@ export class VerdictEngine implements VirtiofsdSink {
       ringTokens: ring,
       inodeAges: this.ages.size,
       inodePages: this.ages.pageCount,
-      pending: this.pending.size,
+      pending: this.pairing?.outstandingCount ?? 0,
       progressMarks: this.marks.length,
       episodes: this.finished.length,
       heavyStretches: this.heavyStretches.length,
@@ -431,7 +452,10 @@ export class VerdictEngine implements VirtiofsdSink {
 
   private outstanding(): Pending[] {
     const out: Pending[] = [];
-    for (const p of this.pending.values() as Pending[]) {
+    let all = (this.pairing?.outstanding() ?? []).filter((p) => p.opcode !== OP.DESTROY);
+    // at most maxPending, the latest (as a table of that size would have kept them)
+    if (all.length > this.thresholds.maxPending) all = all.slice(all.length - this.thresholds.maxPending);
+    for (const p of all) {
       // READ-like requests count only once this daemon has been seen to answer that opcode (C successful READ
       // and Rust ≤ 1.6 successful READ/READDIR/READDIRPLUS get no reply line).
       if (READ_LIKE.has(p.opcode) && !this.repliedOps.has(p.opcode)) continue;

@@ -109,7 +109,7 @@ const DOCS: Record<keyof VerdictThresholds, { unit: string; meaning: string }> =
   minRequests: { unit: 'requests', meaning: 'fewer (and no guest goal) = inconclusive' },
   maxPids: { unit: 'PIDs', meaning: 'per-PID loop trackers kept (least recently active dropped)' },
   maxTrackedInodes: { unit: 'inodes', meaning: 'inode ages kept for the new/stable abstraction' },
-  maxPending: { unit: 'requests', meaning: 'outstanding requests tracked for deadlock evidence' },
+  maxPending: { unit: 'requests', meaning: 'outstanding requests (the latest) taken as deadlock evidence' },
   maxProgressPoints: { unit: 'lines', meaning: 'guest progress times kept' },
   maxEpisodes: { unit: 'episodes', meaning: 'finished loop episodes kept (largest first)' },
 };

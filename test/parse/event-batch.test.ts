@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type EventBatch, EventRecorder, replayBatch } from '../../src/parse/event-batch.js';
+import { PostMortemReducer } from '../../src/analyze/postmortem.js';
+import { type EventBatch, EventRecorder, reduceBatch, replayBatch } from '../../src/parse/event-batch.js';
+import { OP } from '../../src/parse/opcodes.js';
 import { Daemon, type VirtiofsdSink } from '../../src/parse/virtiofsd.js';
 
 type Call = [string, ...unknown[]];
@@ -9,6 +11,7 @@ function recorderSink(calls: Call[]): VirtiofsdSink {
     reply: (...a) => calls.push(['reply', ...a]),
     entry: (...a) => calls.push(['entry', ...a]),
     lifecycle: (...a) => calls.push(['lifecycle', ...a]),
+    paired: (...a) => calls.push(['paired', ...a]),
   };
 }
 
@@ -47,5 +50,43 @@ describe('event batches', () => {
     for (let i = 0; i < 4; i++) rec.reply(0, i, i, 0, 0);
     expect(batches.includes(first)).toBe(true);
     expect(batches.filter((b) => b === first)).toHaveLength(2);
+  });
+
+  it('the post-mortem pairs once: reduceBatch writes the matched request on each reply row, replayBatch tells it', () => {
+    const batches: EventBatch[] = [];
+    const rec = new EventRecorder((b) => batches.push(b), 3);
+    const feed = () => {
+      rec.request(1000, 1, OP.LOOKUP, 1, 10, 634, Daemon.rust);
+      rec.request(1000, 2, OP.READ, 5, 11, 635, Daemon.rust);
+      rec.reply(1000, 3, 11, -5, 0); // the READ, an error
+      rec.reply(1000, 4, 99, 0, 0); // orphan: no request with unique 99
+      rec.request(1000, 5, OP.FORGET, 5, 12, 635, Daemon.rust); // never answered: not outstanding
+      rec.reply(1000, 6, 10, 0, 0); // the LOOKUP
+      rec.request(1000, 7, 4242, 5, 13, 7, Daemon.rust); // an opcode past the column's range
+      rec.reply(1000, 8, 13, 0, 0);
+      rec.flush();
+    };
+    feed();
+    // batches coming back for reuse carry old values: none may pass for a pairing
+    for (const b of batches.splice(0)) {
+      b.e.fill(200);
+      b.d.fill(-7);
+      rec.recycle(b);
+    }
+    feed();
+    const reducer = new PostMortemReducer();
+    for (const b of batches) reduceBatch(b, reducer);
+    const calls: Call[] = [];
+    for (const b of batches) replayBatch(b, recorderSink(calls), 0);
+    expect(calls.filter((c) => c[0] === 'paired')).toEqual([
+      ['paired', 635, OP.READ, -5],
+      ['paired', 634, OP.LOOKUP, 0],
+      ['paired', 7, 254, 0],
+    ]);
+    // each paired call right after its reply
+    const at = calls.findIndex((c) => c[0] === 'paired');
+    expect(calls[at - 1]).toEqual(['reply', 1000, 3, 11, -5, 0]);
+    expect(reducer.outstandingCount).toBe(0);
+    expect(reducer.snapshot().totals.orphanReplies).toBe(1);
   });
 });
