@@ -34,6 +34,55 @@ export interface AnalyzeArgs {
   report: string[];
 }
 
+const DEFAULT_FORMAT = 'auto' as const;
+const DEFAULT_TOP = 15;
+const DEFAULT_RECENT = 20;
+
+/**
+ * The arguments yargs would give for the commonest command line, `vfs-analyze LOG` with flags that take no value
+ * (--json, --color / --no-color, --stopped-at-end, --still-running), read without loading yargs (~0.1 s of start-up
+ * here: cli/main.ts runs the post-mortem straight away). Null for anything else (an option with a value, help, two
+ * logs, stdin, a flag given twice), which yargs reads; cli/main.ts also leaves it a sub-command's name.
+ * test/cli/analyze.test.ts checks these are yargs's own arguments, defaults included.
+ */
+export function plainAnalyzeArgs(argv: readonly string[]): AnalyzeArgs | null {
+  const args: AnalyzeArgs = {
+    logs: [],
+    json: false,
+    format: DEFAULT_FORMAT,
+    top: DEFAULT_TOP,
+    recent: DEFAULT_RECENT,
+    console: [],
+    debugPort: [],
+    journal: [],
+    progressPattern: [],
+    verdict: true,
+    failOn: [],
+    threshold: [],
+    stillRunning: false,
+    stoppedAtEnd: false,
+    report: [],
+  };
+  const seen = new Set<string>();
+  for (const a of argv) {
+    if (!a.startsWith('-')) {
+      if (args.logs.length > 0) return null;
+      args.logs.push(a);
+      continue;
+    }
+    const flag = a === '--no-color' ? '--color' : a;
+    if (seen.has(flag)) return null;
+    seen.add(flag);
+    if (a === '--json') args.json = true;
+    else if (a === '--color') args.color = true;
+    else if (a === '--no-color') args.color = false;
+    else if (a === '--stopped-at-end') args.stoppedAtEnd = true;
+    else if (a === '--still-running') args.stillRunning = true;
+    else return null;
+  }
+  return args.logs.length === 1 ? args : null;
+}
+
 export function analyzeOptions<T>(y: Argv<T>) {
   return y
     .positional('logs', {
@@ -49,7 +98,7 @@ export function analyzeOptions<T>(y: Argv<T>) {
     })
     .option('format', {
       choices: ['auto', 'rust', 'rust-legacy', 'c', 'libfuse'] as const,
-      default: 'auto' as const,
+      default: DEFAULT_FORMAT,
       describe:
         'force the daemon format instead of detecting it per line (libfuse: the -d output of any libfuse 2.9/3.x file system)',
     })
@@ -123,8 +172,12 @@ export function analyzeOptions<T>(y: Argv<T>) {
       describe:
         'accepted for compatibility: a log that ends mid-traffic is read as captured while running by default',
     })
-    .option('top', { type: 'number', default: 15, describe: 'rows in the top-N tables' })
-    .option('recent', { type: 'number', default: 20, describe: 'requests in the recent-activity table' })
+    .option('top', { type: 'number', default: DEFAULT_TOP, describe: 'rows in the top-N tables' })
+    .option('recent', {
+      type: 'number',
+      default: DEFAULT_RECENT,
+      describe: 'requests in the recent-activity table',
+    })
     .option('threads', {
       type: 'number',
       describe:
@@ -145,7 +198,9 @@ export function analyzeOptions<T>(y: Argv<T>) {
 }
 
 /** The analysis options the command gives every log (the same for the worker started early and the reader). */
-export function inputOptions(args: AnalyzeArgs): InputOptions {
+export function inputOptions(
+  args: Pick<AnalyzeArgs, 'format' | 'top' | 'recent' | 'year' | 'threads'>,
+): InputOptions {
   return {
     format: args.format,
     top: Math.max(args.top, 15),

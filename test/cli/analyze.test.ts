@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { analyzeOptions, plainAnalyzeArgs } from '../../src/cli/analyze.js';
 import { BIN, ROOT, runCli } from '../support/cli.js';
 
 const LOOP = 'fixtures/lab/rust-1.13.2-loop2-10s-cache-never/virtiofsd.log.gz';
@@ -275,5 +276,75 @@ describe('pipes, FIFOs and process substitution', () => {
       const got = summary(r.stdout);
       expect({ ...got, guest: [] }).toEqual({ ...want, guest: [] });
     }
+  });
+});
+
+describe('the plain command line (cli/main.ts runs `LOG [--json]` without loading yargs)', () => {
+  /** What yargs gives for `argv` under the command's options: the camelCase arguments only. */
+  async function yargsArgs(argv: string[]): Promise<Record<string, unknown>> {
+    const { default: yargs } = await import('yargs');
+    let args: Record<string, unknown> | undefined;
+    await yargs(argv)
+      .command(
+        '$0 [logs..]',
+        '',
+        (y) => analyzeOptions(y),
+        (a) => {
+          args = a;
+        },
+      )
+      .strict()
+      .exitProcess(false)
+      .parseAsync();
+    if (args === undefined) throw new Error('not parsed');
+    return Object.fromEntries(
+      Object.entries(args).filter(([k, v]) => k !== '_' && k !== '$0' && !k.includes('-') && v !== undefined),
+    );
+  }
+
+  it('gives the arguments yargs gives, defaults and all, for one log with flags that take no value', async () => {
+    for (const argv of [
+      ['big.log'],
+      ['--json', 'big.log'],
+      ['big.log', '--json'],
+      ['--no-color', 'big.log', '--stopped-at-end'],
+      ['--color', '--still-running', 'big.log', '--json'],
+      ['123'],
+    ]) {
+      const plain = plainAnalyzeArgs(argv);
+      expect(plain, argv.join(' ')).not.toBeNull();
+      expect(plain, argv.join(' ')).toEqual(await yargsArgs(argv));
+    }
+  });
+
+  it('is none for anything else: options with values, --no-verdict, help, two logs, stdin, no log, a flag twice', () => {
+    for (const argv of [
+      [],
+      ['--json'],
+      ['a.log', 'b.log'],
+      ['-'],
+      ['--help'],
+      ['big.log', '-h'],
+      ['--version'],
+      ['big.log', '--top', '30'],
+      ['big.log', '--top=30'],
+      ['big.log', '--no-verdict'],
+      ['big.log', '--threads', '2'],
+      ['big.log', '--format', 'rust'],
+      ['big.log', '--console', 'console.txt'],
+      ['--run-dir', 'run1'],
+      ['big.log', '--follow', 'x.log'],
+      ['big.log', '--json', '--json'],
+      ['big.log', '--color', '--no-color'],
+      ['big.log', '--json=true'],
+      ['big.log', '--'],
+    ])
+      expect(plainAnalyzeArgs(argv), argv.join(' ')).toBeNull();
+  });
+
+  it('a sub-command word is the sub-command, not a log', () => {
+    const r = runCli(['report']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^vfs-analyze: no input: give an analysis JSON/); // report's own usage error
   });
 });
