@@ -1,6 +1,6 @@
 /** Verdict-related options shared by the analyze, run and follow commands: patterns, thresholds, fail-on, config. */
 import { UsageError } from '../errors.js';
-import { readJson } from '../io/load-results.js';
+import { readJson } from '../io/read-json.js';
 import { LONG_EPISODE } from '../verdict/fail-on.js';
 import { DEFAULT_THRESHOLDS, resolveThresholds, type VerdictThresholdsInput } from '../verdict/thresholds.js';
 import { VERDICT_KINDS } from '../verdict/types.js';

@@ -5,13 +5,14 @@
  * raw log for the caller to analyse or refuse.
  */
 
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { COMPARISON_SCHEMA, type Comparison } from '../compare/comparison.js';
 import { fsError, InputError, UsageError, type VfsError } from '../errors.js';
 import { BASELINE_SCHEMA } from '../gate/gate.js';
 import { parseRunRecord, RUN_RECORD_SCHEMA, type RunRecord, RunRecordError } from '../launch/run-record.js';
 import { ANALYSIS_SCHEMA, type AnalysisDocument } from '../report/json.js';
+import { readJson } from './read-json.js';
 
 export const RUN_RECORD_FILES = ['run.json', 'record.json'] as const;
 
@@ -60,39 +61,6 @@ async function looksLikeJson(path: string): Promise<boolean> {
     return s.startsWith('{');
   } finally {
     await h.close();
-  }
-}
-
-/** A JSON file, with one-line errors naming it (missing, unreadable, not JSON). */
-/** Read and parse a JSON file; with `maxBytes`, a larger file (or an endless device) is refused after that many bytes. */
-export async function readJson(path: string, maxBytes?: number): Promise<unknown> {
-  let text: string;
-  try {
-    if (maxBytes === undefined) text = await readFile(path, 'utf8');
-    else {
-      const fh = await open(path, 'r');
-      try {
-        const buf = Buffer.alloc(maxBytes + 1);
-        let n = 0;
-        while (n < buf.length) {
-          const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
-          if (bytesRead === 0) break;
-          n += bytesRead;
-        }
-        if (n > maxBytes) throw new InputError(path, `larger than ${maxBytes} bytes: not a config file`);
-        text = buf.subarray(0, n).toString('utf8');
-      } finally {
-        await fh.close();
-      }
-    }
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw fsError(path, err);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new InputError(path, `not valid JSON (${(err as Error).message})`);
   }
 }
 
