@@ -32,7 +32,7 @@ export interface EventBatch {
   a: Float64Array;
   b: Float64Array;
   c: Float64Array;
-  d: Int32Array;
+  d: Float64Array;
   e: Uint8Array;
   names: string[];
 }
@@ -46,7 +46,7 @@ export function newBatch(capacity: number): EventBatch {
     a: new Float64Array(capacity),
     b: new Float64Array(capacity),
     c: new Float64Array(capacity),
-    d: new Int32Array(capacity),
+    d: new Float64Array(capacity),
     e: new Uint8Array(capacity),
     names: [],
   };
@@ -59,11 +59,12 @@ export function batchBuffers(b: EventBatch): ArrayBuffer[] {
 
 /**
  * Requests and replies as the parser's fast lane writes them (fast-lane.ts): kind 0 request (a opcode, b nodeid,
- * c unique, d pid) or 1 reply (a unique, b error, c len; d unused), as in a batch; line numbers relative.
+ * c unique, d pid) or 1 reply (a unique, b error, c len; d -1), as in a batch, line numbers absolute: the columns
+ * of a batch, so a batch takes them whole.
  */
 export interface EventColumns {
   kind: Uint8Array;
-  line: Uint32Array;
+  line: Float64Array;
   ts: Float64Array;
   a: Float64Array;
   b: Float64Array;
@@ -145,8 +146,8 @@ export class EventRecorder implements VirtiofsdSink {
     this.slot(what === 'disconnect' ? EVENT_DISCONNECT : EVENT_EXIT, ts, line);
   }
 
-  /** Append the first `n` events of `cols` (line numbers relative to `lineBase`), a column at a time. */
-  appendColumns(cols: EventColumns, n: number, lineBase: number): void {
+  /** Append the first `n` events of `cols`, a column at a time. */
+  appendColumns(cols: EventColumns, n: number): void {
     const { kind, line, ts, a, b, c, d } = cols;
     const cap = this.capacity;
     let i = 0;
@@ -164,14 +165,9 @@ export class EventRecorder implements VirtiofsdSink {
       t.a.set(a.subarray(i, end), o);
       t.b.set(b.subarray(i, end), o);
       t.c.set(c.subarray(i, end), o);
+      t.line.set(line.subarray(i, end), o);
+      t.d.set(d.subarray(i, end), o);
       t.e.fill(0, o, o + k); // Daemon.rust
-      // line: relative → absolute; d: float64 → int32 (Int32Array#set converts element by element, slowly)
-      const tl = t.line;
-      const td = t.d;
-      for (let j = 0; j < k; j++) {
-        tl[o + j] = lineBase + line[i + j];
-        td[o + j] = d[i + j];
-      }
       t.n += k;
       i = end;
     }

@@ -35,8 +35,8 @@ export interface FastLaneHost {
   readonly resolvedFracDigits: number;
   /** Rust 1.0/1.1 seen: replies belong to it, which the lane does not know about; the lane stops. */
   readonly legacySeen: boolean;
-  /** Send on the first `n` events of `cols`, their line numbers relative to `lineBase`. */
-  emitColumns(cols: EventColumns, n: number, lineBase: number): void;
+  /** Send on the first `n` events of `cols` (line numbers absolute). */
+  emitColumns(cols: EventColumns, n: number): void;
   absorbFast(counts: FastLaneCounts, chunk: Buffer): void;
 }
 
@@ -84,7 +84,8 @@ const S_LASTFRAC = 9;
 const S_PEND_POS = 10;
 const S_PEND_FRAC = 11;
 const S_PEND_FD = 12;
-const S_COUNT = 13;
+const S_LINE0 = 13;
+const S_COUNT = 14;
 /** Zeros written after the input: fast-lane.c reads at most this far past a line's end (PAD there). */
 const PAD = 512;
 const PAGE = 65536;
@@ -145,7 +146,7 @@ export class FastLane {
     this.st = new Float64Array(buf, x.state(), S_COUNT);
     this.cols = {
       kind: new Uint8Array(buf, x.out_kind(), n),
-      line: new Uint32Array(buf, x.out_line(), n),
+      line: new Float64Array(buf, x.out_line(), n),
       ts: new Float64Array(buf, x.out_ts(), n),
       a: new Float64Array(buf, x.out_a(), n),
       b: new Float64Array(buf, x.out_b(), n),
@@ -197,11 +198,12 @@ export class FastLane {
     for (;;) {
       st[S_TS] = host.ts;
       st[S_LASTFRAC] = host.resolvedFracDigits;
+      st[S_LINE0] = lineNo + total + 1;
       const next = this.x.scan(pos, this.len);
       const lines = st[S_LINES];
       if (lines === 0) break;
       const events = st[S_EVENTS];
-      if (events > 0) host.emitColumns(this.cols, events, lineNo + total + 1);
+      if (events > 0) host.emitColumns(this.cols, events);
       host.absorbFast(
         {
           lines,

@@ -509,17 +509,17 @@ export class VirtiofsdLineParser implements FastLaneHost {
     return this.stats.byDaemon['rust-legacy'] > 0;
   }
 
-  emitColumns(cols: EventColumns, n: number, lineBase: number): void {
+  emitColumns(cols: EventColumns, n: number): void {
     const sink = this.sink;
     // A worker's recorder takes the columns whole (see range-worker.ts); any other sink an event at a time.
     if (sink instanceof EventRecorder) {
-      sink.appendColumns(cols, n, lineBase);
+      sink.appendColumns(cols, n);
       return;
     }
     const { kind, line, ts, a, b, c, d } = cols;
     for (let i = 0; i < n; i++) {
-      if (kind[i] === 0) sink.request(ts[i], lineBase + line[i], a[i], b[i], c[i], d[i], Daemon.rust);
-      else sink.reply(ts[i], lineBase + line[i], a[i], b[i], c[i]);
+      if (kind[i] === 0) sink.request(ts[i], line[i], a[i], b[i], c[i], d[i], Daemon.rust);
+      else sink.reply(ts[i], line[i], a[i], b[i], c[i]);
     }
   }
 

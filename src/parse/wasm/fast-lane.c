@@ -18,7 +18,6 @@
 #include <wasm_simd128.h>
 
 typedef unsigned char u8;
-typedef unsigned int u32;
 
 #define OUT_CAP 4096
 #define MAX_LINE 4096
@@ -27,7 +26,7 @@ typedef unsigned int u32;
 
 /* Events: kind 0 request (a opcode, b nodeid, c unique, d pid) or 1 reply (a unique, b error, c len). */
 static u8 okind[OUT_CAP];
-static u32 oline[OUT_CAP];
+static double oline[OUT_CAP];
 static double ots[OUT_CAP];
 static double oa[OUT_CAP];
 static double ob[OUT_CAP];
@@ -49,6 +48,7 @@ enum {
   S_PEND_POS,  /* out: a stamp read but not resolved at the end (its '[' + 1), or -1 */
   S_PEND_FRAC, /* out: its fraction */
   S_PEND_FD,   /* out: its fraction digits */
+  S_LINE0,     /* in: the line number of the line at pos */
   S_COUNT
 };
 static double st[S_COUNT];
@@ -60,7 +60,7 @@ extern u8 __heap_base;
 EXPORT(input) u8 *input(void) { return &__heap_base; }
 EXPORT(state) double *state(void) { return st; }
 EXPORT(out_kind) u8 *out_kind(void) { return okind; }
-EXPORT(out_line) u32 *out_line(void) { return oline; }
+EXPORT(out_line) double *out_line(void) { return oline; }
 EXPORT(out_ts) double *out_ts(void) { return ots; }
 EXPORT(out_a) double *out_a(void) { return oa; }
 EXPORT(out_b) double *out_b(void) { return ob; }
@@ -166,11 +166,13 @@ static double stamp_ms(const u8 *b, int d, double frac, int fd) {
 /*
  * Take whole lines from pos (a line start) up to end (the chunk's length). Returns where it stopped: end, the
  * start of a partial last line, the start of a line it does not take, or the start of a line when the event
- * columns are full. Line numbers in out_line are relative: 0 for the line at pos.
+ * columns are full. Line numbers in out_line are absolute: st[S_LINE0] for the line at pos (doubles, as the
+ * batches keep them, so the caller copies the columns whole).
  */
 EXPORT(scan) int scan(int pos, int end) {
   const u8 *b = input();
   double ts = st[S_TS];
+  double line0 = st[S_LINE0];
   int last_frac = (int)st[S_LASTFRAC];
   int n_ev = 0, n_lines = 0, n_req = 0, n_rep = 0, n_queue = 0, back = 0, stamps = 0, frac_mask = 0;
   int pend_pos = -1, pend_fd = 0;
@@ -214,7 +216,7 @@ EXPORT(scan) int scan(int pos, int end) {
     /* classifyMessage */
     int c0 = b[p];
     int kind;
-    double va, vb, vc, vd = 0;
+    double va, vb, vc, vd = -1;
     if (c0 == 82 /* R */) {
       if (b[p + 2] == 99 && b[p + 9] == 114 && b[p + 16] == 58 && p + 18 < e) {
         /* rustRequest */
@@ -320,7 +322,7 @@ EXPORT(scan) int scan(int pos, int end) {
       stamps++;
       pend_pos = -1;
       okind[n_ev] = (u8)kind;
-      oline[n_ev] = (u32)n_lines;
+      oline[n_ev] = line0 + n_lines;
       ots[n_ev] = ts;
       oa[n_ev] = va;
       ob[n_ev] = vb;
