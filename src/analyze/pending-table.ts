@@ -8,13 +8,9 @@
  * up it is compacted (or grown), so only a request that is really among the oldest `size - maxPending` is evicted.
  */
 
-export interface PendingRequest {
-  unique: number;
-  opcode: number;
-  nodeid: number;
-  pid: number;
-  ts: number;
-  line: number;
+import type { OutstandingRequest } from '../parse/virtiofsd.js';
+
+export interface PendingRequest extends OutstandingRequest {
   /** A caller's number stored with the request (the reducer keeps its recent-activity slot here). */
   tag: number;
 }

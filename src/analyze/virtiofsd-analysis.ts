@@ -6,13 +6,13 @@ import { looksBinary } from '../parse/binary.js';
 import { DEFAULT_MAX_LINE_BYTES, LineScanner, type ScannerStats } from '../parse/line-scanner.js';
 import {
   type ClockKind,
-  type DaemonCode,
   type DaemonFormat,
   type ForcedFormat,
   LINE_KIND_NAMES,
   type LineKindName,
   type ParserStats,
   sniffLibfuse,
+  TeeSink,
   type TimeResolution,
   VirtiofsdLineParser,
   type VirtiofsdSink,
@@ -88,27 +88,17 @@ const DAEMON_LABEL: Record<DaemonFormat, string> = {
  * The reducer, then the second consumer (the verdict engine), each event; after a reply the reducer matched by
  * unique, the consumer learns which request it answered (`paired`): one pairing step for both.
  */
-class PairedTee implements VirtiofsdSink {
+class PairedTee extends TeeSink {
   constructor(
     private readonly r: PostMortemReducer,
     private readonly x: VirtiofsdSink,
-  ) {}
-  request(ts: number, line: number, op: number, node: number, u: number, pid: number, d: DaemonCode): void {
-    this.r.request(ts, line, op, node, u, pid, d);
-    this.x.request(ts, line, op, node, u, pid, d);
+  ) {
+    super(r, x);
   }
-  reply(ts: number, line: number, unique: number, error: number, len: number): void {
+  override reply(ts: number, line: number, unique: number, error: number, len: number): void {
+    super.reply(ts, line, unique, error, len);
     const r = this.r;
-    r.reply(ts, line, unique, error, len);
-    this.x.reply(ts, line, unique, error, len);
     if (r.pairedOpcode >= 0) this.x.paired?.(r.pairedPid, Math.min(r.pairedOpcode, 254), error);
-  }
-  entry(ts: number, line: number, parent: number, name: string, child: number): void {
-    this.r.entry(ts, line, parent, name, child);
-    this.x.entry(ts, line, parent, name, child);
-  }
-  lifecycle(ts: number, line: number, what: 'disconnect' | 'exit'): void {
-    this.x.lifecycle?.(ts, line, what);
   }
 }
 

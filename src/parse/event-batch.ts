@@ -184,7 +184,7 @@ export class EventRecorder implements VirtiofsdSink {
 
 /**
  * Feeds a batch to `sink` in order, adding `lineOffset` to every line number. A reply the sender's post-mortem
- * matched by unique (`e` = 1 + the request's opcode, capped at 255; `d` = its PID: see annotateReplies) is
+ * matched by unique (`e` = 1 + the request's opcode, capped at 254; `d` = its PID: see reduceBatch) is
  * followed by `sink.paired`.
  */
 export function replayBatch(batch: EventBatch, sink: VirtiofsdSink, lineOffset: number): void {
