@@ -3,6 +3,7 @@
  * memory bounded by the number of distinct PIDs, inodes, seconds and outstanding requests — never by the
  * number of lines. Pairs replies with requests by `unique` (never by adjacency), resets pairing at INIT.
  */
+import { type EventRows, newBatch, type RowReducer } from '../parse/event-batch.js';
 import { errnoName, OP, opcodeName } from '../parse/opcodes.js';
 import { Daemon, type DaemonCode, type Pairing, type VirtiofsdSink } from '../parse/virtiofsd.js';
 import { CappedTable, IdSet, PagedCounts } from './bounded.js';
@@ -224,7 +225,9 @@ function finite(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
 
-export class PostMortemReducer implements VirtiofsdSink, Pairing {
+export class PostMortemReducer implements RowReducer, Pairing {
+  /** The one-row scratch the sink's `request` and `reply` fill (see `requestAt`). */
+  private readonly row: EventRows = newBatch(1);
   /** The request the latest reply answered, matched by unique (−1 when it matched none that way). */
   pairedOpcode = -1;
   pairedPid = -1;
@@ -339,6 +342,30 @@ export class PostMortemReducer implements VirtiofsdSink, Pairing {
     pid: number,
     daemon: DaemonCode,
   ): void {
+    const r = this.row;
+    r.ts[0] = ts;
+    r.line[0] = line;
+    r.a[0] = opcode;
+    r.b[0] = nodeid;
+    r.c[0] = unique;
+    r.d[0] = pid;
+    r.e[0] = daemon;
+    this.requestAt(r, 0);
+  }
+
+  /**
+   * The request in row `i` of event columns (a batch: `reduceBatch`). The sink's `request` fills a one-row scratch
+   * and comes here too: one body, and a batch's doubles are read here rather than passed (a time passed to a call
+   * is a heap number each).
+   */
+  requestAt(row: EventRows, i: number): void {
+    const ts = row.ts[i];
+    const line = row.line[i];
+    const opcode = row.a[i];
+    const nodeid = row.b[i];
+    const unique = row.c[i];
+    const pid = row.d[i];
+    const daemon = row.e[i] as DaemonCode;
     this.requests++;
     if (daemon === Daemon.rust || daemon === Daemon.rustLegacy) this.sawRust = true;
     if (!Number.isNaN(ts)) {
@@ -466,7 +493,22 @@ export class PostMortemReducer implements VirtiofsdSink, Pairing {
     if (this.pending.set(unique, opcode, nodeid, pid, ts, line, rp)) this.superseded++;
   }
 
-  reply(ts: number, line: number, unique: number, error: number, _len: number): void {
+  reply(ts: number, line: number, unique: number, error: number, len: number): void {
+    const r = this.row;
+    r.ts[0] = ts;
+    r.line[0] = line;
+    r.a[0] = unique;
+    r.b[0] = error;
+    r.c[0] = len;
+    this.replyAt(r, 0);
+  }
+
+  /** The reply in row `i` of event columns (see `requestAt`). */
+  replyAt(row: EventRows, i: number): void {
+    const ts = row.ts[i];
+    const line = row.line[i];
+    const unique = row.a[i];
+    const error = row.b[i];
     if (!Number.isNaN(ts)) {
       if (!(ts >= this.first)) this.first = ts;
       if (!(ts <= this.last)) this.last = ts;

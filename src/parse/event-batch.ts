@@ -37,6 +37,9 @@ export interface EventBatch {
   names: string[];
 }
 
+/** The event columns of a batch, without its kinds and names: what a reducer reads a row of (`requestAt`). */
+export type EventRows = Pick<EventBatch, 'ts' | 'line' | 'a' | 'b' | 'c' | 'd' | 'e'>;
+
 export function newBatch(capacity: number): EventBatch {
   return {
     n: 0,
@@ -201,21 +204,27 @@ export function replayBatch(batch: EventBatch, sink: VirtiofsdSink, lineOffset: 
   }
 }
 
+/** A sink that also reads requests and replies straight from a batch's rows (the post-mortem reducer). */
+export interface RowReducer extends VirtiofsdSink {
+  requestAt(rows: EventRows, i: number): void;
+  replyAt(rows: EventRows, i: number): void;
+  /** The request the last reply matched by unique: its opcode (−1 none) and PID. */
+  readonly pairedOpcode: number;
+  readonly pairedPid: number;
+}
+
 /**
  * Feeds a batch to the post-mortem `reducer` (the one pairing step) and writes, on each reply row, the request it
  * matched by unique — `e` = 1 + opcode (capped at 254), `d` = PID; `e` = 0 when none — for the consumer of the
  * batch (replayBatch calls `paired`).
  */
-export function reduceBatch(
-  batch: EventBatch,
-  reducer: VirtiofsdSink & { readonly pairedOpcode: number; readonly pairedPid: number },
-): void {
+export function reduceBatch(batch: EventBatch, reducer: RowReducer): void {
   const { kind, ts, line, a, b, c, d, e, names } = batch;
   for (let i = 0; i < batch.n; i++) {
     const k = kind[i];
-    if (k === EVENT_REQUEST) reducer.request(ts[i], line[i], a[i], b[i], c[i], d[i], e[i] as DaemonCode);
+    if (k === EVENT_REQUEST) reducer.requestAt(batch, i);
     else if (k === EVENT_REPLY) {
-      reducer.reply(ts[i], line[i], a[i], b[i], c[i]);
+      reducer.replyAt(batch, i);
       const op = reducer.pairedOpcode;
       if (op >= 0) {
         e[i] = Math.min(op, 254) + 1;
