@@ -74,7 +74,7 @@ static int num_end;
 
 /* The first '\n' in [p, lim), or lim: 16 bytes at a time (the input is followed by zeros, so reading a vector
  * past lim stays inside memory). */
-static int find_newline(const u8 *b, int p, int lim) {
+static inline __attribute__((always_inline)) int find_newline(const u8 *b, int p, int lim) {
   const v128_t nl = wasm_i8x16_splat(10);
   while (p < lim) {
     v128_t v = wasm_v128_load(b + p);
@@ -89,7 +89,7 @@ static int find_newline(const u8 *b, int p, int lim) {
 }
 
 /* readUint: an unsigned decimal at p (before e), or -1; num_end is the first byte after it. */
-static double read_uint(const u8 *b, int p, int e) {
+static inline __attribute__((always_inline)) double read_uint(const u8 *b, int p, int e) {
   double v = 0;
   int start = p;
   while (p < e) {
@@ -103,7 +103,7 @@ static double read_uint(const u8 *b, int p, int e) {
 }
 
 /* readInt: as readUint, with an optional '-'; *ok = 0 where the TypeScript parser gives NaN. */
-static double read_int(const u8 *b, int p, int e, int *ok) {
+static inline __attribute__((always_inline)) double read_int(const u8 *b, int p, int e, int *ok) {
   if (b[p] == 45) {
     double v = read_uint(b, p + 1, e);
     if (v < 0) {
@@ -137,17 +137,17 @@ static int days_from_civil(int y, int m, int d) {
 static int date_key = -1;
 static int date_days = 0;
 
-static int digit(const u8 *b, int i) { return b[i] >= 48 && b[i] <= 57; }
+static inline __attribute__((always_inline)) int digit(const u8 *b, int i) { return b[i] >= 48 && b[i] <= 57; }
 
 /* The stamp `YYYY-MM-DDTHH:MM:SS` at d has digits where setStamp reads them. */
-static int stamp_digits(const u8 *b, int d) {
+static inline __attribute__((always_inline)) int stamp_digits(const u8 *b, int d) {
   return digit(b, d) && digit(b, d + 1) && digit(b, d + 2) && digit(b, d + 3) && digit(b, d + 5) &&
          digit(b, d + 6) && digit(b, d + 8) && digit(b, d + 9) && digit(b, d + 11) && digit(b, d + 12) &&
          digit(b, d + 14) && digit(b, d + 15) && digit(b, d + 17) && digit(b, d + 18);
 }
 
 /* setStamp for a Rust stamp (zone 0): the time in ms. */
-static double stamp_ms(const u8 *b, int d, double frac, int fd) {
+static inline __attribute__((always_inline)) double stamp_ms(const u8 *b, int d, double frac, int fd) {
   int t = d + 11;
   int key = (b[d] - 48) * 10000000 + (b[d + 1] - 48) * 1000000 + (b[d + 2] - 48) * 100000 +
             (b[d + 3] - 48) * 10000 + (b[d + 5] - 48) * 1000 + (b[d + 6] - 48) * 100 + (b[d + 8] - 48) * 10 +
