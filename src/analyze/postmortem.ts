@@ -5,7 +5,7 @@
  */
 import { type EventRows, newBatch, type RowReducer } from '../parse/event-batch.js';
 import { errnoName, OP, opcodeName } from '../parse/opcodes.js';
-import { Daemon, type DaemonCode, type Pairing, type VirtiofsdSink } from '../parse/virtiofsd.js';
+import { Daemon, type DaemonCode, type Pairing } from '../parse/virtiofsd.js';
 import { CappedTable, IdSet, PagedCounts } from './bounded.js';
 import { type PendingRequest, PendingTable } from './pending-table.js';
 
@@ -251,7 +251,10 @@ export class PostMortemReducer implements RowReducer, Pairing {
   private lastAgg: PidAgg | null = null;
   /** Requests per nodeid below DIRECT_INODES, in pages of 2^16 counters allocated as nodeids are seen: memory
    * follows the nodeids in use, and growing never copies (a doubling array needs 24 MB at once to reach 16). */
-  private inodePages: (Uint32Array | undefined)[] = [];
+  // every page number below DIRECT_INODES there from the start: a read past the end would deoptimize requestAt
+  private inodePages: (Uint32Array | undefined)[] = new Array(DIRECT_INODES >>> INODE_PAGE_BITS).fill(
+    undefined,
+  );
   private readonly bigInodeSeen = new IdSet();
   /** Nodeids ≥ 2^22 counted exactly in pages; past the page budget, in the capped table. */
   private readonly bigInodes = new PagedCounts();
@@ -271,6 +274,9 @@ export class PostMortemReducer implements RowReducer, Pairing {
   private earlyOrphans: { unique: number; error: number; ts: number; line: number }[] = [];
   /** Per-PID requests in the first second seen (to merge the top PID of a second split across ranges). */
   private firstSec = Number.NaN;
+  /** The last request's time and its second (Math.floor(ts / 1000)). */
+  private secTs = Number.NaN;
+  private secOfTs = 0;
   private readonly firstSecPids = new Map<number, number>();
   /** Uniques of replies paired with a unique-less request before the first INIT (for an exact `absorb`). */
   private fifoPairedUniques: number[] = [];
@@ -379,7 +385,12 @@ export class PostMortemReducer implements RowReducer, Pairing {
     let b: Bucket | null = null;
     let sec = 0;
     if (!Number.isNaN(ts)) {
-      sec = Math.floor(ts / 1000);
+      // most lines share their stamp with the line before (Rust stamps are whole seconds): no division then
+      if (ts !== this.secTs) {
+        this.secTs = ts;
+        this.secOfTs = Math.floor(ts / 1000);
+      }
+      sec = this.secOfTs;
       b = this.cur;
       if (b === null || b.t !== sec) {
         b = this.buckets.get(sec) ?? null;
@@ -486,11 +497,24 @@ export class PostMortemReducer implements RowReducer, Pairing {
     }
     this.rResult[rp] = RESULT_PENDING;
     if (unique < 0) {
-      this.noUnique.push({ unique, opcode, pid, nodeid, ts, line, tag: rp });
+      this.holdWithoutUnique(opcode, nodeid, pid, ts, line, rp);
       return;
     }
     // The same unique again while outstanding: the earlier request is lost.
     if (this.pending.set(unique, opcode, nodeid, pid, ts, line, rp)) this.superseded++;
+  }
+
+  /** A request without a unique (Rust 1.0/1.1, an unknown opcode): paired first in, first out. Rare, so kept out
+   * of `requestAt`, whose optimized code would be thrown away at its first object here. */
+  private holdWithoutUnique(
+    opcode: number,
+    nodeid: number,
+    pid: number,
+    ts: number,
+    line: number,
+    tag: number,
+  ): void {
+    this.noUnique.push({ unique: -1, opcode, pid, nodeid, ts, line, tag });
   }
 
   reply(ts: number, line: number, unique: number, error: number, len: number): void {

@@ -41,18 +41,34 @@ export interface EventBatch {
 export type EventRows = Pick<EventBatch, 'ts' | 'line' | 'a' | 'b' | 'c' | 'd' | 'e'>;
 
 export function newBatch(capacity: number): EventBatch {
-  return {
-    n: 0,
-    kind: new Uint8Array(capacity),
-    ts: new Float64Array(capacity),
-    line: new Float64Array(capacity),
-    a: new Float64Array(capacity),
-    b: new Float64Array(capacity),
-    c: new Float64Array(capacity),
-    d: new Float64Array(capacity),
-    e: new Uint8Array(capacity),
-    names: [],
-  };
+  return batchOf(
+    new Uint8Array(capacity),
+    new Float64Array(capacity),
+    new Float64Array(capacity),
+    new Float64Array(capacity),
+    new Float64Array(capacity),
+    new Float64Array(capacity),
+    new Float64Array(capacity),
+    new Uint8Array(capacity),
+  );
+}
+
+/**
+ * An empty batch over these columns. Every batch a thread reads is built here, so all have one shape (hidden
+ * class): a batch that came back from another thread is a structured clone, of another shape, and code optimized
+ * for one shape is thrown away when it meets the other.
+ */
+function batchOf(
+  kind: Uint8Array,
+  ts: Float64Array,
+  line: Float64Array,
+  a: Float64Array,
+  b: Float64Array,
+  c: Float64Array,
+  d: Float64Array,
+  e: Uint8Array,
+): EventBatch {
+  return { n: 0, kind, ts, line, a, b, c, d, e, names: [] };
 }
 
 /** The buffers of a batch, for a transfer list. */
@@ -94,9 +110,7 @@ export class EventRecorder implements VirtiofsdSink {
   recycle(b: EventBatch): void {
     // at most MAX_POOLED kept: more were in flight only while the consumer started (see range-worker.ts)
     if (b.kind.length !== this.capacity || this.pool.length >= MAX_POOLED) return;
-    b.n = 0;
-    b.names = [];
-    this.pool.push(b);
+    this.pool.push(batchOf(b.kind, b.ts, b.line, b.a, b.b, b.c, b.d, b.e));
   }
 
   private fresh(): EventBatch {
