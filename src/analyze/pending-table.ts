@@ -66,8 +66,9 @@ export class PendingTable {
       replaced = this.overflow.delete(unique);
       this.overflow.set(unique, { unique, opcode, nodeid, pid, ts, line, tag });
     } else {
-      replaced = k === unique;
-      if (!replaced) this.count++;
+      // the same unique may wait in the overflow map (its slot was taken when it came): it moves here
+      replaced = k === unique || (this.overflow.size > 0 && this.overflow.delete(unique));
+      if (k !== unique) this.count++;
       this.key[i] = unique;
       this.op[i] = opcode;
       this.pid[i] = pid;
@@ -113,12 +114,10 @@ export class PendingTable {
   /** Every outstanding request, oldest line first (allocates: for snapshots, not the hot path). */
   values(): PendingRequest[] {
     const out: PendingRequest[] = [];
-    if (this.count > 0) {
-      for (let i = 0; i < TABLE; i++) {
-        const k = this.key[i];
-        if (k < 0) continue;
+    this.forEachLive((u, i) => {
+      if (i >= 0) {
         out.push({
-          unique: k,
+          unique: u,
           opcode: this.op[i],
           nodeid: this.node[i],
           pid: this.pid[i],
@@ -126,24 +125,45 @@ export class PendingTable {
           line: this.line[i],
           tag: this.tags[i],
         });
+      } else {
+        const p = this.overflow.get(u);
+        if (p !== undefined) out.push({ ...p });
       }
-    }
-    for (const p of this.overflow.values()) out.push({ ...p });
+    });
     return out.sort((a, b) => a.line - b.line);
   }
 
   /** Rewrite every stored line number and tag (used when merging ranges of one file). */
   remap(line: (l: number) => number, tag: (t: number) => number): void {
-    if (this.count > 0) {
-      for (let i = 0; i < TABLE; i++) {
-        if (this.key[i] < 0) continue;
+    this.forEachLive((u, i) => {
+      if (i >= 0) {
         this.line[i] = line(this.line[i]);
         this.tags[i] = tag(this.tags[i]);
+      } else {
+        const p = this.overflow.get(u);
+        if (p !== undefined) {
+          p.line = line(p.line);
+          p.tag = tag(p.tag);
+        }
       }
-    }
-    for (const p of this.overflow.values()) {
-      p.line = line(p.line);
-      p.tag = tag(p.tag);
+    });
+  }
+
+  /**
+   * Each outstanding unique once, with its slot in the table (−1: in the overflow map). The arrival ring holds
+   * every outstanding unique (and answered ones, skipped here; a unique asked again after its answer can be in it
+   * twice), so this walks the ring, not the 65 536 slots.
+   */
+  private forEachLive(fn: (unique: number, slot: number) => void): void {
+    const o = this.order;
+    const seen = new Set<number>();
+    for (let k = 0; k < this.orderLen; k++) {
+      const u = o[(this.orderHead + k) % o.length];
+      const i = u & MASK;
+      const slot = this.key[i] === u ? i : this.overflow.has(u) ? -1 : -2;
+      if (slot === -2 || seen.has(u)) continue;
+      seen.add(u);
+      fn(u, slot);
     }
   }
 
