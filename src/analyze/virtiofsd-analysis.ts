@@ -160,6 +160,11 @@ export class VirtiofsdAnalysis {
     this.parser.flushStamp(); // the chunk's memory may be reused by the reader
   }
 
+  /** Buffers to read the log into (the parser's fast lane reads them where they lie), or null: see readRange. */
+  readBuffers(count: number, size: number): Buffer[] | null {
+    return this.scanner.readBuffers(count, size);
+  }
+
   /** The followed log was truncated or replaced: drop the half-written line from before (see LineScanner). */
   truncated(): void {
     this.scanner.dropPartial();

@@ -7,17 +7,18 @@ const CHUNK = 1 << 20;
 /**
  * Push bytes [start, end) of `path` into `sink`, 1 MiB at a time through two reused buffers: the next chunk is
  * read (on the thread pool) while this one is parsed. The line scanner copies what it keeps of a chunk, so a
- * buffer is free again once `push` returns. `onChunk` gets the bytes read so far after each chunk.
+ * buffer is free again once `push` returns. The buffers are the sink's own when it has some (the parser's fast
+ * lane reads a chunk in its memory where it lies). `onChunk` gets the bytes read so far after each chunk.
  */
 export async function readRange(
   path: string,
   start: number,
   end: number,
-  sink: { push(chunk: Buffer): void },
+  sink: { push(chunk: Buffer): void; readBuffers?(count: number, size: number): Buffer[] | null },
   onChunk?: (done: number) => void | Promise<void>,
 ): Promise<void> {
   const fh = await open(path, 'r');
-  const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+  const bufs = sink.readBuffers?.(2, CHUNK) ?? [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   let k = 0;
   let pos = start;
   const readAt = (p: number) => fh.read(bufs[k], 0, Math.min(CHUNK, end - p), p);

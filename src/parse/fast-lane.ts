@@ -68,7 +68,7 @@ interface Exports {
   out_c(): number;
   out_d(): number;
   out_capacity(): number;
-  scan(pos: number, end: number): number;
+  scan(base: number, pos: number, end: number): number;
 }
 
 const S_TS = 0;
@@ -117,7 +117,12 @@ export class FastLane {
   /** The event columns in the module's memory (views made again when it grows). */
   private cols!: EventColumns;
   private chunk: Buffer | null = null;
+  /** Where the loaded chunk sits in the module's memory (the input area, or one of `readBuffers`). */
+  private base = 0;
   private len = 0;
+  /** The input area's size once `readBuffers` gave buffers out: the memory can no longer grow (that would detach
+   * them), so a larger chunk from elsewhere is left to the parser. */
+  private fixedInput = -1;
   private linesTaken = 0;
   private chunkStartLine = 0;
 
@@ -170,16 +175,49 @@ export class FastLane {
     }
     this.chunkStartLine = lineNo;
     this.linesTaken = 0;
+    this.chunk = chunk;
+    this.len = chunk.length;
+    if (chunk.buffer === this.u8.buffer) {
+      // read straight into our memory (readBuffers): zeros after it, nothing copied
+      this.base = chunk.byteOffset;
+      this.u8.fill(0, this.base + chunk.length, this.base + chunk.length + PAD);
+      return;
+    }
+    this.base = this.inBase;
     const need = this.inBase + chunk.length + PAD;
     const mem = this.x.memory;
+    if (this.fixedInput >= 0 && chunk.length + PAD > this.fixedInput) {
+      // larger than the input area, which ends where the read buffers begin and cannot grow now (growing would
+      // detach them): the parser reads this chunk
+      this.chunk = null;
+      return;
+    }
     if (mem.buffer.byteLength < need) {
       mem.grow(Math.ceil((need - mem.buffer.byteLength) / PAGE));
       this.views();
     }
     this.u8.set(chunk, this.inBase);
     this.u8.fill(0, this.inBase + chunk.length, need);
-    this.chunk = chunk;
-    this.len = chunk.length;
+  }
+
+  /**
+   * `count` buffers of `size` bytes in the module's own memory, for a reader to read the input into: a chunk read
+   * there is scanned where it lies instead of being copied in. Each has room for the zeros the scanner needs
+   * after it. The memory grows once, here, and never again (growing would detach the buffers); the input area
+   * keeps the room it has for chunks from elsewhere.
+   */
+  readBuffers(count: number, size: number): Buffer[] {
+    const mem = this.x.memory;
+    const slot = Math.ceil((size + PAD) / PAGE) * PAGE;
+    const inputArea = Math.max(mem.buffer.byteLength, this.inBase + size + PAD);
+    const first = Math.ceil(inputArea / PAGE) * PAGE;
+    const need = first + count * slot;
+    if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / PAGE));
+    this.views();
+    this.fixedInput = first - this.inBase;
+    const out: Buffer[] = [];
+    for (let k = 0; k < count; k++) out.push(Buffer.from(this.u8.buffer, first + k * slot, size));
+    return out;
   }
 
   /**
@@ -199,7 +237,7 @@ export class FastLane {
       st[S_TS] = host.ts;
       st[S_LASTFRAC] = host.resolvedFracDigits;
       st[S_LINE0] = lineNo + total + 1;
-      const next = this.x.scan(pos, this.len);
+      const next = this.x.scan(this.base, pos, this.len);
       const lines = st[S_LINES];
       if (lines === 0) break;
       const events = st[S_EVENTS];

@@ -34,6 +34,8 @@ export interface LineLane {
   lines: number;
   load(chunk: Buffer, lineNo: number): void;
   take(pos: number, lineNo: number): number;
+  /** Buffers to read the input into, so `load` need not copy it (see FastLane.readBuffers). */
+  readBuffers?(count: number, size: number): Buffer[];
 }
 
 export class LineScanner {
@@ -55,6 +57,13 @@ export class LineScanner {
     private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES,
     private readonly lane: LineLane | null = null,
   ) {}
+
+  /** Buffers for the reader to read chunks into, if the lane has its own (reused: push each before reading into it
+   * again); null when it has none. */
+  readBuffers(count: number, size: number): Buffer[] | null {
+    const lane = this.lane;
+    return lane?.active && lane.readBuffers ? lane.readBuffers(count, size) : null;
+  }
 
   /** Number of the last line handed over (or skipped). */
   get currentLine(): number {

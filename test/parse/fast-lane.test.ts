@@ -106,6 +106,58 @@ describe('fast lane: the same events, times and counts as the TypeScript parser'
     expect(events).toBeGreaterThan(500_000);
   }, 120_000);
 
+  it('read into the lane’s own buffers (as a worker reads a file), then a chunk too large for its input area', () => {
+    const rust = captures().filter((n) => n.startsWith('fixtures/lab/rust-'));
+    expect(rust.length).toBeGreaterThanOrEqual(10);
+    let checked = 0;
+    for (const name of rust) {
+      if (checked === 4) break;
+      const data = readLog(name);
+      if (data.length < 1 << 20) continue;
+      checked++;
+      const size = 1 << 16;
+      const rec = new Recorder();
+      const parser = new VirtiofsdLineParser(rec);
+      const lane = parser.fastLane();
+      let handed = 0;
+      const scanner = new LineScanner(
+        (b, s, e, n) => {
+          handed++;
+          parser.line(b, s, e, n);
+        },
+        undefined,
+        lane,
+      );
+      const bufs = scanner.readBuffers(2, size);
+      expect(bufs, name).not.toBeNull();
+      const [b0, b1] = bufs as Buffer[];
+      expect(b0.buffer).toBe(b1.buffer);
+      expect(b0.length).toBe(size);
+      const push = (chunk: Buffer) => {
+        scanner.push(chunk);
+        parser.flushStamp(); // as VirtiofsdAnalysis does: the reader reuses the buffer
+      };
+      // most of the log through the two buffers, alternately (a read overwrites the older one)
+      const split = data.lastIndexOf(10, data.length >> 1) + 1;
+      let k = 0;
+      for (let i = 0; i < split; i += size) {
+        const n = data.copy(k ? b1 : b0, 0, i, Math.min(split, i + size));
+        push((k ? b1 : b0).subarray(0, n));
+        k ^= 1;
+      }
+      const lines = scanner.stats.lines;
+      expect(handed, `${name}: lines the lane left to the parser`).toBeLessThan(lines * 0.05);
+      // the rest in one piece from elsewhere, larger than the area the lane copies into: the parser reads it all
+      const before = handed;
+      push(Buffer.from(data.subarray(split)));
+      scanner.end();
+      parser.flushStamp();
+      expect(handed - before, name).toBe(scanner.stats.lines - lines);
+      expect(rec.out, name).toEqual(run(data, 4093, false).events);
+    }
+    expect(checked).toBe(4);
+  }, 60_000);
+
   it('on the benchmark generator’s log (unknown opcodes, a looping tail, HIPRIO queue lines)', () => {
     const f = join(mkdtempSync(join(tmpdir(), 'vfs-lane-')), 'gen.log');
     execFileSync(process.execPath, ['bench/gen-rust-log.mjs', '--requests', '20000', '--out', f], {

@@ -12,6 +12,8 @@
  * branch there (or that looks odd: a non-digit in the stamp, a CR, no newline yet) is left to it. The input sits in
  * linear memory at the same offsets as in the caller's chunk, followed by zeros where the chunk ends (a read past
  * the end of a Buffer gives undefined in JavaScript, and undefined compares as 0 does with every constant tested).
+ * The caller may also read the file straight into linear memory (FastLane.readBuffers), each buffer with its own
+ * zeros after it: then nothing is copied.
  */
 #pragma clang fp contract(off)
 
@@ -164,13 +166,13 @@ static inline __attribute__((always_inline)) double stamp_ms(const u8 *b, int d,
 }
 
 /*
- * Take whole lines from pos (a line start) up to end (the chunk's length). Returns where it stopped: end, the
- * start of a partial last line, the start of a line it does not take, or the start of a line when the event
- * columns are full. Line numbers in out_line are absolute: st[S_LINE0] for the line at pos (doubles, as the
- * batches keep them, so the caller copies the columns whole).
+ * Take whole lines of the chunk at b (in linear memory: the input area, or a buffer the caller read the file into)
+ * from pos (a line start) up to end (the chunk's length); positions are offsets in the chunk. Returns where it
+ * stopped: end, the start of a partial last line, the start of a line it does not take, or the start of a line
+ * when the event columns are full. Line numbers in out_line are absolute: st[S_LINE0] for the line at pos
+ * (doubles, as the batches keep them, so the caller copies the columns whole).
  */
-EXPORT(scan) int scan(int pos, int end) {
-  const u8 *b = input();
+EXPORT(scan) int scan(const u8 *b, int pos, int end) {
   double ts = st[S_TS];
   double line0 = st[S_LINE0];
   int last_frac = (int)st[S_LASTFRAC];
