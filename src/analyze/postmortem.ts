@@ -757,6 +757,19 @@ export class PostMortemReducer implements RowReducer, Pairing {
    * `canAbsorb(next)`; assumes uniques are not reused within a session (Linux increments a 64-bit counter).
    * `next` is consumed (its contents are moved, not copied).
    */
+  /**
+   * A reducer another thread exported (`prepareExport`, then a structured clone): its prototypes, which the clone
+   * lost, restored, so it is used as it is.
+   */
+  static revive(o: PostMortemReducer): PostMortemReducer {
+    Object.setPrototypeOf(o, PostMortemReducer.prototype);
+    Object.setPrototypeOf(o.pending, PendingTable.prototype);
+    for (const t of [o.pids, o.inodeMap]) Object.setPrototypeOf(t, CappedTable.prototype);
+    for (const t of [o.pidSeen, o.bigInodeSeen]) Object.setPrototypeOf(t, IdSet.prototype);
+    Object.setPrototypeOf(o.bigInodes, PagedCounts.prototype);
+    return o;
+  }
+
   absorb(next: PostMortemReducer, lineOffset: number): void {
     const o = next;
     const N = this.ringN;

@@ -114,10 +114,11 @@ export class VirtiofsdAnalysis {
   constructor(
     readonly file: string,
     opts: AnalysisOptions = {},
+    reducer?: PostMortemReducer,
   ) {
     this.forced = opts.format ?? 'auto';
     this.assumeYear = opts.assumeYear;
-    this.reducer = new PostMortemReducer(opts);
+    this.reducer = reducer ?? new PostMortemReducer(opts);
     // postMortem false: the parser feeds extraSink only; whoever owns it feeds the reducer (a worker replays its
     // event batches into it, see range-worker.ts).
     const extra = opts.extraSink;
@@ -194,6 +195,25 @@ export class VirtiofsdAnalysis {
     const offset = this.scanner.stats.lines;
     const r = Object.setPrototypeOf(parts.reducer, PostMortemReducer.prototype) as PostMortemReducer;
     this.reducer.absorb(r, offset);
+    this.absorbCounts(parts, offset);
+  }
+
+  /**
+   * The analysis of a whole log another thread made (`exportParts()`): its reducer used as it is, not merged into
+   * a new one (nothing to merge it with), for the results only (it is not pushed to).
+   */
+  static fromParts(file: string, opts: AnalysisOptions, parts: RangeParts): VirtiofsdAnalysis {
+    const a = new VirtiofsdAnalysis(
+      file,
+      { ...opts, extraSink: undefined, fastLane: false },
+      PostMortemReducer.revive(parts.reducer),
+    );
+    a.absorbCounts(parts, 0);
+    return a;
+  }
+
+  /** The parser's and the scanner's counts of the next byte range, added. */
+  private absorbCounts(parts: RangeParts, offset: number): void {
     const a = this.parser.stats;
     const b = parts.parserStats;
     for (let i = 0; i < a.kinds.length; i++) a.kinds[i] += b.kinds[i];

@@ -197,8 +197,7 @@ export async function analyzeFileInWorker(
         if (code !== 0) reject(new Error(`analysis worker exited with code ${code}`));
       });
     });
-    const analysis = new VirtiofsdAnalysis(path, { ...opts, extraSink: undefined });
-    analysis.absorb(parts);
+    const analysis = VirtiofsdAnalysis.fromParts(path, opts, parts);
     // the worker's post-mortem paired the replies (the batches said which request each answered); its requests
     // still outstanding are the verdict's too
     events.usePairing?.(analysis.reducer);
@@ -303,9 +302,7 @@ export async function analyzeStreamInWorker(
   if (!failed) await post();
   w.postMessage({ end: true });
   try {
-    const p = await parts;
-    const analysis = new VirtiofsdAnalysis(name, { ...opts, extraSink: undefined });
-    analysis.absorb(p);
+    const analysis = VirtiofsdAnalysis.fromParts(name, opts, await parts);
     events?.usePairing?.(analysis.reducer);
     return { analysis, readError };
   } finally {
