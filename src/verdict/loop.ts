@@ -44,8 +44,9 @@ export class InodeAges {
    * inodes are tracked, so memory follows the live inodes, not the highest inode number (a guest that creates
    * millions of files keeps a few pages, not a 16 MB array).
    */
-  private readonly pages: (Int32Array | undefined)[] = [];
-  private readonly pageLive: number[] = [];
+  // every page slot below DIRECT_INODES there from the start: a read past the end would deoptimize bornOf
+  private readonly pages: (Int32Array | undefined)[] = new Array(DIRECT_INODES >>> PAGE_BITS).fill(undefined);
+  private readonly pageLive: number[] = new Array(DIRECT_INODES >>> PAGE_BITS).fill(0);
   /** Introductions in order (inode, seq), for evicting the oldest beyond `cap`. */
   private readonly ringInode: Float64Array;
   private readonly ringSeq: Float64Array;
