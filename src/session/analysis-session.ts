@@ -88,7 +88,7 @@ const RATE_WINDOW_MS = 3000;
 
 export class AnalysisSession {
   private eng: VerdictEngine;
-  readonly analysis: VirtiofsdAnalysis;
+  private liveAnalysis: VirtiofsdAnalysis | null = null;
   readonly session: GuestSession;
   /** Same goal definition as the engine's (the engine keeps its own private). */
   get progress(): ProgressClock {
@@ -136,7 +136,6 @@ export class AnalysisSession {
       },
     };
     this.eng = new VerdictEngine(this.engineOptions);
-    this.analysis = new VirtiofsdAnalysis(this.files.virtiofsd, { extraSink: this.eng });
     this.consoleParser = createConsoleParser({ progressPatterns: patterns });
     this.journalParser = createJournalParser({ progressPatterns: patterns });
     this.consoleLines = new LineSplitter((line, n) => {
@@ -152,6 +151,16 @@ export class AnalysisSession {
       this.journalEvents++;
       this.guestLine(ev.hostTime === undefined ? { ...ev, hostTime: this.now() } : ev);
     });
+  }
+
+  /**
+   * The session's own reader of the virtiofsd log (live: `run`, `--follow`), made on first use: the post-mortem
+   * reads the file elsewhere (a worker) and only feeds `events`, so it never builds one.
+   */
+  get analysis(): VirtiofsdAnalysis {
+    if (this.liveAnalysis === null)
+      this.liveAnalysis = new VirtiofsdAnalysis(this.files.virtiofsd, { extraSink: this.eng });
+    return this.liveAnalysis;
   }
 
   get engine(): VerdictEngine {
