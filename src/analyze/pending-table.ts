@@ -180,19 +180,23 @@ export class PendingTable {
     }
   }
 
-  /** Drop answered uniques from the arrival ring; grow it when everything in it is still outstanding. */
+  /** Drop answered uniques from the arrival ring, in place; grow it when more than half is still outstanding. */
   private compactOrder(): void {
     const o = this.order;
-    const live: number[] = [];
-    for (let k = 0; k < this.orderLen; k++) {
-      const u = o[(this.orderHead + k) % o.length];
-      if (this.has(u)) live.push(u);
+    const n = o.length;
+    const head = this.orderHead;
+    let w = 0;
+    for (let r = 0; r < this.orderLen; r++) {
+      const u = o[(head + r) % n];
+      const i = u & MASK;
+      if (this.key[i] === u || this.overflow.has(u)) o[(head + w++) % n] = u;
     }
-    const n = live.length * 2 > o.length ? o.length * 2 : o.length;
-    const fresh = n === o.length ? o : new Float64Array(n);
-    fresh.set(live);
-    this.order = fresh;
-    this.orderHead = 0;
-    this.orderLen = live.length;
+    this.orderLen = w;
+    if (w * 2 > n) {
+      const fresh = new Float64Array(n * 2);
+      for (let k = 0; k < w; k++) fresh[k] = o[(head + k) % n];
+      this.order = fresh;
+      this.orderHead = 0;
+    }
   }
 }

@@ -40,16 +40,20 @@ export interface EventBatch {
 /** The event columns of a batch, without its kinds and names: what a reducer reads a row of (`requestAt`). */
 export type EventRows = Pick<EventBatch, 'ts' | 'line' | 'a' | 'b' | 'c' | 'd' | 'e'>;
 
+/** A batch whose columns share one buffer (six of doubles, then the two of bytes): one buffer to transfer. */
 export function newBatch(capacity: number): EventBatch {
+  const buf = new ArrayBuffer(capacity * (6 * 8 + 2));
+  const f64 = (k: number) => new Float64Array(buf, k * capacity * 8, capacity);
+  const bytes = 6 * capacity * 8;
   return batchOf(
-    new Uint8Array(capacity),
-    new Float64Array(capacity),
-    new Float64Array(capacity),
-    new Float64Array(capacity),
-    new Float64Array(capacity),
-    new Float64Array(capacity),
-    new Float64Array(capacity),
-    new Uint8Array(capacity),
+    new Uint8Array(buf, bytes, capacity),
+    f64(0),
+    f64(1),
+    f64(2),
+    f64(3),
+    f64(4),
+    f64(5),
+    new Uint8Array(buf, bytes + capacity, capacity),
   );
 }
 
@@ -71,9 +75,13 @@ function batchOf(
   return { n: 0, kind, ts, line, a, b, c, d, e, names: [] };
 }
 
-/** The buffers of a batch, for a transfer list. */
+/** The buffers of a batch, for a transfer list: one for a batch from newBatch (each listed once: a buffer listed
+ * twice cannot be transferred). */
 export function batchBuffers(b: EventBatch): ArrayBuffer[] {
-  return [b.kind, b.ts, b.line, b.a, b.b, b.c, b.d, b.e].map((x) => x.buffer as ArrayBuffer);
+  const cols = [b.kind, b.ts, b.line, b.a, b.b, b.c, b.d, b.e];
+  const one = b.ts.buffer as ArrayBuffer;
+  if (cols.every((x) => x.buffer === one)) return [one];
+  return [...new Set(cols.map((x) => x.buffer as ArrayBuffer))];
 }
 
 /**

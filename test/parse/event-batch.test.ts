@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { PostMortemReducer } from '../../src/analyze/postmortem.js';
-import { type EventBatch, EventRecorder, reduceBatch, replayBatch } from '../../src/parse/event-batch.js';
+import {
+  batchBuffers,
+  type EventBatch,
+  EventRecorder,
+  newBatch,
+  reduceBatch,
+  replayBatch,
+} from '../../src/parse/event-batch.js';
 import { OP } from '../../src/parse/opcodes.js';
 import { Daemon, type VirtiofsdSink } from '../../src/parse/virtiofsd.js';
 
@@ -39,6 +46,29 @@ describe('event batches', () => {
     const replayed: Call[] = [];
     for (const b of batches) replayBatch(b, recorderSink(replayed), 100);
     expect(replayed).toEqual(direct.map((c) => [c[0], c[1], (c[2] as number) + 100, ...c.slice(3)]));
+  });
+
+  it('a batch is one buffer to transfer; what arrives on the other side holds the same events', () => {
+    const batches: EventBatch[] = [];
+    const rec = new EventRecorder((b) => batches.push(b), 4);
+    rec.request(1000.5, 1, 15, 77, 2 ** 40, 4_000_000, Daemon.rust);
+    rec.reply(1001, 2, 2 ** 40, -2, 16);
+    rec.entry(1002, 3, 1, 'etc', 9);
+    rec.flush();
+    const [b] = batches;
+    const bufs = batchBuffers(b);
+    expect(bufs).toHaveLength(1);
+    const want: Call[] = [];
+    replayBatch(b, recorderSink(want), 0);
+    const moved = structuredClone(b, { transfer: bufs });
+    expect(b.ts.length).toBe(0); // detached here: moved, not copied
+    const got: Call[] = [];
+    replayBatch(moved, recorderSink(got), 0);
+    expect(got).toEqual(want);
+    expect(want).toHaveLength(3);
+    // columns of another origin (several buffers) are each listed once
+    const other = { ...newBatch(2), a: new Float64Array(2) };
+    expect(batchBuffers(other)).toHaveLength(2);
   });
 
   it('recycled batches are reused, not reallocated: their columns, in a batch of the one shape', () => {
