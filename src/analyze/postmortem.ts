@@ -497,7 +497,7 @@ export class PostMortemReducer implements RowReducer, Pairing {
     }
     this.rResult[rp] = RESULT_PENDING;
     if (unique < 0) {
-      this.holdWithoutUnique(opcode, nodeid, pid, ts, line, rp);
+      this.holdWithoutUnique(unique, opcode, nodeid, pid, ts, line, rp);
       return;
     }
     // The same unique again while outstanding: the earlier request is lost.
@@ -507,6 +507,7 @@ export class PostMortemReducer implements RowReducer, Pairing {
   /** A request without a unique (Rust 1.0/1.1, an unknown opcode): paired first in, first out. Rare, so kept out
    * of `requestAt`, whose optimized code would be thrown away at its first object here. */
   private holdWithoutUnique(
+    unique: number,
     opcode: number,
     nodeid: number,
     pid: number,
@@ -514,7 +515,7 @@ export class PostMortemReducer implements RowReducer, Pairing {
     line: number,
     tag: number,
   ): void {
-    this.noUnique.push({ unique: -1, opcode, pid, nodeid, ts, line, tag });
+    this.noUnique.push({ unique, opcode, pid, nodeid, ts, line, tag });
   }
 
   reply(ts: number, line: number, unique: number, error: number, len: number): void {
@@ -752,12 +753,6 @@ export class PostMortemReducer implements RowReducer, Pairing {
   }
 
   /**
-   * Make this reducer describe its own input followed by `next`'s: the next byte range of the same file, read by
-   * another reducer (a worker thread). `lineOffset` is the number of lines before `next`'s range. Exact when
-   * `canAbsorb(next)`; assumes uniques are not reused within a session (Linux increments a 64-bit counter).
-   * `next` is consumed (its contents are moved, not copied).
-   */
-  /**
    * A reducer another thread exported (`prepareExport`, then a structured clone): its prototypes, which the clone
    * lost, restored, so it is used as it is.
    */
@@ -770,6 +765,12 @@ export class PostMortemReducer implements RowReducer, Pairing {
     return o;
   }
 
+  /**
+   * Make this reducer describe its own input followed by `next`'s: the next byte range of the same file, read by
+   * another reducer (a worker thread). `lineOffset` is the number of lines before `next`'s range. Exact when
+   * `canAbsorb(next)`; assumes uniques are not reused within a session (Linux increments a 64-bit counter).
+   * `next` is consumed (its contents are moved, not copied).
+   */
   absorb(next: PostMortemReducer, lineOffset: number): void {
     const o = next;
     const N = this.ringN;

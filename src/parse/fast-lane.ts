@@ -204,9 +204,11 @@ export class FastLane {
    * `count` buffers of `size` bytes in the module's own memory, for a reader to read the input into: a chunk read
    * there is scanned where it lies instead of being copied in. Each has room for the zeros the scanner needs
    * after it. The memory grows once, here, and never again (growing would detach the buffers); the input area
-   * keeps the room it has for chunks from elsewhere.
+   * keeps the room it has for chunks from elsewhere. Null when buffers were given out before.
    */
-  readBuffers(count: number, size: number): Buffer[] {
+  readBuffers(count: number, size: number): Buffer[] | null {
+    // once only: growing the memory again would detach the buffers already given out
+    if (this.fixedInput >= 0) return null;
     const mem = this.x.memory;
     const slot = Math.ceil((size + PAD) / PAGE) * PAGE;
     const inputArea = Math.max(mem.buffer.byteLength, this.inBase + size + PAD);

@@ -35,7 +35,7 @@ export interface LineLane {
   load(chunk: Buffer, lineNo: number): void;
   take(pos: number, lineNo: number): number;
   /** Buffers to read the input into, so `load` need not copy it (see FastLane.readBuffers). */
-  readBuffers?(count: number, size: number): Buffer[];
+  readBuffers?(count: number, size: number): Buffer[] | null;
 }
 
 export class LineScanner {
@@ -62,7 +62,7 @@ export class LineScanner {
    * again); null when it has none. */
   readBuffers(count: number, size: number): Buffer[] | null {
     const lane = this.lane;
-    return lane?.active && lane.readBuffers ? lane.readBuffers(count, size) : null;
+    return lane?.active && lane.readBuffers ? (lane.readBuffers(count, size) ?? null) : null;
   }
 
   /** Number of the last line handed over (or skipped). */

@@ -133,6 +133,7 @@ describe('fast lane: the same events, times and counts as the TypeScript parser'
       const [b0, b1] = bufs as Buffer[];
       expect(b0.buffer).toBe(b1.buffer);
       expect(b0.length).toBe(size);
+      expect(scanner.readBuffers(2, size), 'a second set would detach the first').toBeNull();
       const push = (chunk: Buffer) => {
         scanner.push(chunk);
         parser.flushStamp(); // as VirtiofsdAnalysis does: the reader reuses the buffer
