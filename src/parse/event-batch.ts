@@ -58,9 +58,10 @@ export function newBatch(capacity: number): EventBatch {
 }
 
 /**
- * An empty batch over these columns. Every batch a thread reads is built here, so all have one shape (hidden
- * class): a batch that came back from another thread is a structured clone, of another shape, and code optimized
- * for one shape is thrown away when it meets the other.
+ * An empty batch over these columns. Every batch a recorder fills (and a worker reduces) is built here, so all
+ * have one shape (hidden class): a batch that came back from another thread is a structured clone, of another
+ * shape, and code optimized for one shape is thrown away when it meets the other. (The main thread replays only
+ * clones: one shape there too.)
  */
 function batchOf(
   kind: Uint8Array,
