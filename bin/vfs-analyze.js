@@ -4,7 +4,7 @@
 // --max-semi-space-size=2 (MB): V8 grows the young generation to 16–32 MB per thread under this tool's allocation
 // rate; 2 MB costs no time here and keeps peak memory ~20–35 MB lower. Run as `node bin/vfs-analyze.js`, V8's
 // defaults apply to this thread (worker threads get the same limit either way).
-import { prewarmAnalysisWorker } from '../dist/io/analysis-worker.js';
+import { prewarmAnalysisWorker, stopEarlyWorkers } from '../dist/io/analysis-worker.js';
 
 // The analysis worker starts loading now, alongside the rest of the program (see dist/io/analysis-worker.js).
 prewarmAnalysisWorker(process.argv.slice(2));
@@ -26,4 +26,6 @@ process.on('SIGINT', () => {
 main().then((code) => {
   // 4 (internal error) if a bug ever produced no valid code: never a crash while exiting.
   process.exitCode = Number.isInteger(code) ? code : 4;
+  // an early worker the command never took (it failed before reading the log) must not keep the process alive
+  stopEarlyWorkers();
 });

@@ -196,6 +196,22 @@ export function analysisWorker(job: RangeJob, script: URL = workerUrl()): Worker
   return new Worker(script, { workerData: job, resourceLimits: WORKER_LIMITS });
 }
 
+/**
+ * Stops the early workers nobody took: the command ended before reading the log (a usage error found late, a
+ * missing guest input) or read it another way. One on a job would otherwise wait for the reader's credit for ever
+ * and keep the process alive; one still waiting for a job would only go with the process.
+ */
+export function stopEarlyWorkers(): void {
+  const p = primed;
+  primed = null;
+  if (p !== null) {
+    p.worker.removeAllListeners();
+    void p.worker.terminate();
+  }
+  const w = takeWarm();
+  if (w !== null) void w.terminate();
+}
+
 /** Whether an early worker waits for a job, and whether one is on a job nobody took yet (for tests). */
 export function hasPrewarmedWorker(): boolean {
   return warm !== null;

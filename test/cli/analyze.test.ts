@@ -182,6 +182,36 @@ describe('bad input: one clear line, documented exit code, other inputs still an
     const r3 = runCli(['--format', 'xml', RUST]);
     expect(r3.code).toBe(2);
   });
+
+  it('an error found after the worker started early on a large log → its exit code, and the process ends', () => {
+    // 64 MiB of request and reply lines: large enough for the worker to start on the log before the rest of the
+    // command is checked, with more events than it sends before the reader's first credit (it then waits for one)
+    const events = readFileSync(join(ROOT, RUST), 'utf8')
+      .split('\n')
+      .filter((l) => /Received request|Replying/.test(l));
+    const block = Buffer.from(`${events.join('\n')}\n`);
+    const big = join(dir, 'big.log');
+    writeFileSync(
+      big,
+      Buffer.concat(Array.from({ length: Math.ceil((64 << 20) / block.length) }, () => block)),
+    );
+    for (const extra of [
+      ['--report', 'bogus'],
+      ['--console', join(dir, 'no-such-console.txt')],
+    ]) {
+      const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' };
+      delete env.FORCE_COLOR;
+      const r = spawnSync(process.execPath, [BIN, big, ...extra], {
+        cwd: ROOT,
+        env,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.signal).toBeNull(); // not killed at the timeout: the early worker did not keep it alive
+      expect(r.status).toBe(2);
+      oneLineError(r.stderr);
+    }
+  });
 });
 
 describe('stdout closed early', () => {
