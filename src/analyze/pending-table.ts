@@ -46,7 +46,8 @@ export class PendingTable {
   }
 
   has(unique: number): boolean {
-    return this.key[unique & MASK] === unique || this.overflow.has(unique);
+    // an empty slot holds −1: a negative unique (none) is never outstanding here
+    return (unique >= 0 && this.key[unique & MASK] === unique) || this.overflow.has(unique);
   }
 
   /** Record a request; a request with the same unique still outstanding is replaced (returns true then). */
@@ -84,7 +85,7 @@ export class PendingTable {
   /** Remove the request with this unique; false if none. Its fields are left in the `taken*` properties. */
   take(unique: number): boolean {
     const i = unique & MASK;
-    if (this.key[i] === unique) {
+    if (this.key[i] === unique && unique >= 0) {
       this.key[i] = -1;
       this.count--;
       this.takenOpcode = this.op[i];

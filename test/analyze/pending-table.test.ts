@@ -85,4 +85,16 @@ describe('PendingTable', () => {
       expect(t.values()).toEqual([]);
     }
   });
+
+  it('never matches a negative unique (a line that carried none) with an empty slot', () => {
+    const t = new PendingTable(16);
+    expect(t.take(-1)).toBe(false);
+    expect(t.has(-1)).toBe(false);
+    t.set(65_535, 3, 1, 7, 0, 1);
+    expect(t.take(-1)).toBe(false);
+    expect(t.size).toBe(1);
+    expect(t.take(65_535)).toBe(true);
+    expect(t.take(-1)).toBe(false);
+    expect(t.size).toBe(0);
+  });
 });
