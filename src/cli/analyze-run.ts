@@ -98,7 +98,9 @@ export async function runAnalyzeLoaded(args: AnalyzeArgs): Promise<number> {
       {
         ...inputOptions(args),
         extraSink: watch,
-        events: args.verdict ? { sink: session.events, restart: () => session.restartEvents() } : undefined,
+        events: args.verdict
+          ? { sink: session.events, restart: () => session.restartEvents(), warmUp: () => session.warmUp() }
+          : undefined,
       },
       (f, done, total) => progress.update(f, done, total),
     );

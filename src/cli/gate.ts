@@ -139,7 +139,11 @@ export async function readBaseline(path: string) {
 /** Analyse a raw virtiofsd log with a verdict (host-only) and reduce it to a gate sample. */
 async function sampleFromLog(path: string, year: number | undefined): Promise<GateSample> {
   const session = new AnalysisSession({ files: { virtiofsd: path }, evidenceFiles: {} });
-  const events = { sink: session.events, restart: () => session.restartEvents() };
+  const events = {
+    sink: session.events,
+    restart: () => session.restartEvents(),
+    warmUp: () => session.warmUp(),
+  };
   const outcome = await analyzeInput(path, { events, assumeYear: year });
   if (!outcome.analysis) throw outcome.error ?? new InputError(path, 'nothing to analyse');
   if (outcome.error) process.stderr.write(`vfs-analyze: warning: ${outcome.error.message}\n`);

@@ -43,7 +43,13 @@ export interface InputOptions extends AnalysisOptions {
    * Where every event goes in file order, whether the file is split across threads or not (an analysis session's
    * verdict engine). `restart()` gives a fresh sink when a worker failed after part of the log was replayed.
    */
-  events?: { sink: VirtiofsdSink; restart(): VirtiofsdSink };
+  events?: {
+    sink: VirtiofsdSink;
+    restart(): VirtiofsdSink;
+    /** Called once a worker reads a large log, while this thread waits for its first events (see
+     * AnalysisSession.warmUp). */
+    warmUp?(): void;
+  };
   /** Tests: the script the streaming worker runs (one that fails, to check the fallback). */
   workerScript?: URL;
 }
@@ -91,7 +97,7 @@ export async function analyzeInput(
             { ...opts, extraSink: undefined },
             inOrder,
             (done) => onProgress?.(source.name, done, size),
-            opts.workerScript,
+            { script: opts.workerScript, warmUp: opts.events?.warmUp },
           );
           return outcome(source.name, analysis, null, 'worker');
         }
@@ -99,7 +105,7 @@ export async function analyzeInput(
       } catch {
         // The worker failed part-way (a bug, out of memory): read the file again on this thread, the ordered
         // sinks starting over (the unique watch keeps its first hits).
-        const events = opts.events && { sink: opts.events.restart(), restart: opts.events.restart };
+        const events = opts.events && { ...opts.events, sink: opts.events.restart() };
         const again = await analyzeInput(path, { ...opts, threads: 1, events }, onProgress);
         return { ...again, readBy: 'worker, then one pass' };
       }

@@ -179,9 +179,9 @@ export async function analyzeFileInWorker(
   opts: AnalysisOptions,
   events: VirtiofsdSink,
   onProgress?: (done: number) => void,
-  script: URL = workerUrl(),
+  hooks: { script?: URL; warmUp?: () => void } = {},
 ): Promise<VirtiofsdAnalysis> {
-  const w = analysisWorker(wholeFileJob(path, size, opts), script);
+  const w = analysisWorker(wholeFileJob(path, size, opts), hooks.script);
   try {
     const parts = await new Promise<RangeParts>((resolve, reject) => {
       w.on('message', (m: { progress?: number; batch?: EventBatch; parts?: RangeParts; error?: string }) => {
@@ -196,6 +196,7 @@ export async function analyzeFileInWorker(
       w.on('exit', (code) => {
         if (code !== 0) reject(new Error(`analysis worker exited with code ${code}`));
       });
+      hooks.warmUp?.();
     });
     const analysis = VirtiofsdAnalysis.fromParts(path, opts, parts);
     // the worker's post-mortem paired the replies (the batches said which request each answered); its requests

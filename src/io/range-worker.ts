@@ -3,8 +3,10 @@
  * inflated there), and send the mergeable parts back — streaming with `record`, the parsed events as batches too.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { PostMortemReducer } from '../analyze/postmortem.js';
 import { type AnalysisOptions, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { batchBuffers, type EventBatch, EventRecorder, reduceBatch } from '../parse/event-batch.js';
+import { WARM_UP_CAPS, warmUpBatches } from '../parse/warm-up.js';
 import { readRange } from './read-range.js';
 
 export interface RangeJob {
@@ -37,7 +39,16 @@ parentPort?.on('message', (m: { job?: RangeJob }) => {
   else early.push(m);
 });
 
+/**
+ * Type feedback for the rare branches of the post-mortem before the log (see parse/warm-up.ts): the warm-up events
+ * through a throwaway recorder and reducer, as the log's will go.
+ */
+function warmUp(opts: AnalysisOptions): void {
+  warmUpBatches(new PostMortemReducer({ ...opts, ...WARM_UP_CAPS }));
+}
+
 async function run(job: RangeJob): Promise<void> {
+  warmUp(job.opts);
   const ready: EventBatch[] = [];
   // Recording, the parser fills the batches only, and each full batch is replayed into the post-mortem here before
   // it is sent: one call per event instead of two (the fast lane fills a batch a column at a time).

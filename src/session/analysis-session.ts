@@ -18,14 +18,17 @@
 
 import { type Correlation, correlate } from '../analyze/correlate.js';
 import { type GuestResult, GuestSession } from '../analyze/guest-session.js';
+import { PostMortemReducer } from '../analyze/postmortem.js';
 import type { ProgressClock } from '../analyze/progress.js';
 import type { UniqueHit } from '../analyze/unique-join.js';
 import { hostClockFacts, type InputAnalysis, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
 import { LineSplitter } from '../io/follow.js';
 import { createConsoleParser } from '../parse/console.js';
+import { replayBatch } from '../parse/event-batch.js';
 import type { GuestLine, GuestSource } from '../parse/guest-events.js';
 import { createJournalParser } from '../parse/journal.js';
 import type { VirtiofsdSink } from '../parse/virtiofsd.js';
+import { WARM_UP_CAPS, WARM_UP_THRESHOLDS, warmUpBatches } from '../parse/warm-up.js';
 import { analysisDocument } from '../report/json.js';
 import { VerdictEngine, type VerdictEngineOptions } from '../verdict/engine.js';
 import type { VerdictThresholdsInput } from '../verdict/thresholds.js';
@@ -170,6 +173,20 @@ export class AnalysisSession {
   /** Where the virtiofsd events go, in file order: the engine (which also tells the session's end, see status). */
   get events(): VirtiofsdSink {
     return this.eng;
+  }
+
+  /**
+   * Called by the file reader once a worker reads a large log, while this thread waits for its first events: the
+   * warm-up events (parse/warm-up.ts) go through a throwaway engine built as `events` is, so V8 optimizes the
+   * engine's hot code with feedback for its rare branches (a loop episode, a gap, a disconnect) and does not throw
+   * that code away when the log first takes one.
+   */
+  warmUp(): void {
+    const pairing = new PostMortemReducer({ recent: 1, unansweredListed: 0, ...WARM_UP_CAPS });
+    const thresholds = { ...this.engineOptions.thresholds, ...WARM_UP_THRESHOLDS };
+    const engine = new VerdictEngine({ ...this.engineOptions, thresholds });
+    warmUpBatches(pairing, (b) => replayBatch(b, engine, 0));
+    engine.usePairing(pairing);
   }
 
   /**

@@ -15,7 +15,11 @@ import { readLog } from '../support/analyze.js';
 
 async function analyse(file: string, threads: number, top?: number) {
   const session = new AnalysisSession({ evidenceFiles: {} });
-  const events = { sink: session.events, restart: () => session.restartEvents() };
+  const events = {
+    sink: session.events,
+    restart: () => session.restartEvents(),
+    warmUp: () => session.warmUp(),
+  };
   const o = await analyzeInput(file, { threads, parallelMinBytes: 0, top, events });
   const verdict =
     o.analysis && session.postMortem(o.analysis, { withVerdict: true, hasGuest: false }).verdict;

@@ -18,7 +18,11 @@ beforeAll(() => {
  * the analysis, verdict and error as JSON. */
 async function withVerdict(file: string, opts: InputOptions) {
   const session = new AnalysisSession({ evidenceFiles: {} });
-  const events = { sink: session.events, restart: () => session.restartEvents() };
+  const events = {
+    sink: session.events,
+    restart: () => session.restartEvents(),
+    warmUp: () => session.warmUp(),
+  };
   const o = await analyzeInput(file, { parallelMinBytes: 0, ...opts, events });
   const verdict =
     o.analysis && session.postMortem(o.analysis, { withVerdict: true, hasGuest: false }).verdict;
