@@ -215,22 +215,39 @@ export class EventRecorder implements VirtiofsdSink {
  */
 export function replayBatch(batch: EventBatch, sink: VirtiofsdSink, lineOffset: number): void {
   const { kind, ts, line, a, b, c, d, e, names } = batch;
+  // a sink that reads the rows itself (the verdict engine) gets no time as a call argument (a heap number each)
+  const rows = lineOffset === 0 && isRowSink(sink) ? sink : null;
   for (let i = 0; i < batch.n; i++) {
     const k = kind[i];
     const l = line[i] + lineOffset;
-    if (k === EVENT_REQUEST) sink.request(ts[i], l, a[i], b[i], c[i], d[i], e[i] as DaemonCode);
-    else if (k === EVENT_REPLY) {
-      sink.reply(ts[i], l, a[i], b[i], c[i]);
+    if (k === EVENT_REQUEST) {
+      if (rows !== null) rows.requestAt(batch, i);
+      else sink.request(ts[i], l, a[i], b[i], c[i], d[i], e[i] as DaemonCode);
+    } else if (k === EVENT_REPLY) {
+      if (rows !== null) rows.replyAt(batch, i);
+      else sink.reply(ts[i], l, a[i], b[i], c[i]);
       if (e[i] !== 0) sink.paired?.(d[i], e[i] - 1, b[i]);
     } else if (k === EVENT_ENTRY) sink.entry(ts[i], l, a[i], names[c[i]], b[i]);
     else sink.lifecycle?.(ts[i], l, k === EVENT_DISCONNECT ? 'disconnect' : 'exit');
   }
 }
 
-/** A sink that also reads requests and replies straight from a batch's rows (the post-mortem reducer). */
-export interface RowReducer extends VirtiofsdSink {
+/**
+ * A sink that also reads requests and replies straight from a batch's rows (the post-mortem reducer, the verdict
+ * engine): `requestAt(rows, i)` is `request` with row i's columns, `replyAt` is `reply`'s.
+ */
+export interface RowSink extends VirtiofsdSink {
   requestAt(rows: EventRows, i: number): void;
   replyAt(rows: EventRows, i: number): void;
+}
+
+function isRowSink(sink: VirtiofsdSink): sink is RowSink {
+  const s = sink as Partial<RowSink>;
+  return typeof s.requestAt === 'function' && typeof s.replyAt === 'function';
+}
+
+/** The row sink that pairs: it says which request each reply matched. */
+export interface RowReducer extends RowSink {
   /** The request the last reply matched by unique: its opcode (−1 none) and PID. */
   readonly pairedOpcode: number;
   readonly pairedPid: number;

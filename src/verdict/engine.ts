@@ -31,9 +31,10 @@ import { IntMap } from '../analyze/bounded.js';
 import { PidNames } from '../analyze/pid-names.js';
 import { PostMortemReducer } from '../analyze/postmortem.js';
 import { ProgressClock, type ProgressClockOptions } from '../analyze/progress.js';
+import { type EventRows, newBatch, type RowSink } from '../parse/event-batch.js';
 import type { GuestLine, GuestSource } from '../parse/guest-events.js';
 import { OP, opcodeName } from '../parse/opcodes.js';
-import type { DaemonCode, OutstandingRequest, Pairing, VirtiofsdSink } from '../parse/virtiofsd.js';
+import type { DaemonCode, OutstandingRequest, Pairing } from '../parse/virtiofsd.js';
 import { compactCount, hhmmss, pidLabel, shortSignature } from './format.js';
 import {
   episodeReps,
@@ -111,8 +112,10 @@ export interface EngineSizes {
   heavyStretches: number;
 }
 
-export class VerdictEngine implements VirtiofsdSink {
+export class VerdictEngine implements RowSink {
   readonly thresholds: VerdictThresholds;
+  /** The one-row scratch `request` and `reply` fill (see `requestAt`). */
+  private readonly row: EventRows = newBatch(1);
   private readonly ages: InodeAges;
   private readonly pids = new IntMap<PidLoop>();
   /** Eviction candidates, oldest first, with the `lastSeq` each had when listed (see `leastRecent`). */
@@ -183,7 +186,28 @@ export class VerdictEngine implements VirtiofsdSink {
     pid: number,
     daemon: DaemonCode,
   ): void {
-    this.own?.request(ts, line, opcode, nodeid, unique, pid, daemon);
+    const r = this.row;
+    r.ts[0] = ts;
+    r.line[0] = line;
+    r.a[0] = opcode;
+    r.b[0] = nodeid;
+    r.c[0] = unique;
+    r.d[0] = pid;
+    r.e[0] = daemon;
+    this.requestAt(r, 0);
+  }
+
+  /**
+   * The request in row `i` of event columns (a replayed batch, see replayBatch). `request` fills a one-row scratch
+   * and comes here too: one body, and the time is read here rather than passed (a heap number per call).
+   */
+  requestAt(rows: EventRows, i: number): void {
+    const ts = rows.ts[i];
+    const line = rows.line[i];
+    const opcode = rows.a[i];
+    const nodeid = rows.b[i];
+    const pid = rows.d[i];
+    this.own?.requestAt(rows, i);
     const seq = ++this.seq;
     this.lastLine = line;
     if (Number.isFinite(ts)) {
@@ -206,17 +230,29 @@ export class VerdictEngine implements VirtiofsdSink {
 
     if (pid > 0 && opcode !== OP.FORGET && opcode !== OP.BATCH_FORGET) {
       const cls = this.ages.classify(nodeid, seq);
-      this.stream(pid).push(makeToken(opcode, cls), ts, line, seq);
+      this.stream(pid).pushAt(makeToken(opcode, cls), rows, i, seq);
     }
   }
 
   reply(ts: number, line: number, unique: number, error: number, len: number): void {
-    this.lastLine = line;
+    const r = this.row;
+    r.ts[0] = ts;
+    r.line[0] = line;
+    r.a[0] = unique;
+    r.b[0] = error;
+    r.c[0] = len;
+    this.replyAt(r, 0);
+  }
+
+  /** The reply in row `i` of event columns (see `requestAt`). */
+  replyAt(rows: EventRows, i: number): void {
+    const ts = rows.ts[i];
+    this.lastLine = rows.line[i];
     if (Number.isFinite(ts) && !(ts <= this.maxTs)) this.maxTs = ts;
     const own = this.own;
     if (own !== null) {
-      own.reply(ts, line, unique, error, len);
-      if (own.pairedOpcode >= 0) this.answered(own.pairedPid, own.pairedOpcode, error);
+      own.replyAt(rows, i);
+      if (own.pairedOpcode >= 0) this.answered(own.pairedPid, own.pairedOpcode, rows.b[i]);
     }
   }
 

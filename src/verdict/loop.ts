@@ -17,10 +17,13 @@
  */
 
 import { IntMap } from '../analyze/bounded.js';
+import { type EventRows, newBatch } from '../parse/event-batch.js';
 import { opcodeName } from '../parse/opcodes.js';
 import type { VerdictThresholds } from './thresholds.js';
 
 const OPS = 8192;
+/** The row `push` fills for `pushAt`. */
+const scratch = newBatch(1);
 /** Token = inodeClass·8192 + opcode; inodeClass 0 = `new`, n+1 = stable inode n. */
 export function makeToken(opcode: number, inodeClass: number): number {
   return inodeClass * OPS + (opcode & (OPS - 1));
@@ -376,6 +379,18 @@ export class PidLoop {
   }
 
   push(token: number, ts: number, line: number, seq: number): void {
+    scratch.ts[0] = ts;
+    scratch.line[0] = line;
+    this.pushAt(token, scratch, 0, seq);
+  }
+
+  /**
+   * `push` with the time and line of row `at` of event columns (the engine's request row): read here, not passed,
+   * as a time passed to a call is a heap number each.
+   */
+  pushAt(token: number, rows: EventRows, at: number, seq: number): void {
+    const ts = rows.ts[at];
+    const line = rows.line[at];
     const i = this.n;
     const R = this.R;
     const f = this.f;
