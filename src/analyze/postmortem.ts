@@ -753,19 +753,6 @@ export class PostMortemReducer implements RowReducer, Pairing {
   }
 
   /**
-   * A reducer another thread exported (`prepareExport`, then a structured clone): its prototypes, which the clone
-   * lost, restored, so it is used as it is.
-   */
-  static revive(o: PostMortemReducer): PostMortemReducer {
-    Object.setPrototypeOf(o, PostMortemReducer.prototype);
-    Object.setPrototypeOf(o.pending, PendingTable.prototype);
-    for (const t of [o.pids, o.inodeMap]) Object.setPrototypeOf(t, CappedTable.prototype);
-    for (const t of [o.pidSeen, o.bigInodeSeen]) Object.setPrototypeOf(t, IdSet.prototype);
-    Object.setPrototypeOf(o.bigInodes, PagedCounts.prototype);
-    return o;
-  }
-
-  /**
    * Make this reducer describe its own input followed by `next`'s: the next byte range of the same file, read by
    * another reducer (a worker thread). `lineOffset` is the number of lines before `next`'s range. Exact when
    * `canAbsorb(next)`; assumes uniques are not reused within a session (Linux increments a 64-bit counter).

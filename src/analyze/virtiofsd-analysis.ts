@@ -10,6 +10,8 @@ import {
   type ForcedFormat,
   LINE_KIND_NAMES,
   type LineKindName,
+  type OutstandingRequest,
+  type Pairing,
   type ParserStats,
   sniffLibfuse,
   TeeSink,
@@ -35,6 +37,35 @@ export interface RangeParts {
   parserStats: ParserStats;
   scannerStats: ScannerStats;
   binary: boolean;
+}
+
+/**
+ * What another thread needs of a whole log analysed in a worker: the result, computed there (while this thread
+ * still replays the last events), and the requests still waiting for a reply. Plain data: the reducer's tables
+ * stay in the worker.
+ */
+export interface FinishedParts {
+  result: InputAnalysis;
+  outstanding: OutstandingRequest[];
+  outstandingCount: number;
+}
+
+/** The analysis of a whole log a worker made ({@link VirtiofsdAnalysis.finishedParts}): its result, and its pairing
+ * as it ended (the verdict's outstanding requests). */
+export class FinishedAnalysis implements Pairing {
+  constructor(private readonly parts: FinishedParts) {}
+
+  result(): InputAnalysis {
+    return this.parts.result;
+  }
+
+  outstanding(): OutstandingRequest[] {
+    return this.parts.outstanding.slice();
+  }
+
+  get outstandingCount(): number {
+    return this.parts.outstandingCount;
+  }
 }
 
 export interface AnalysisOptions extends PostMortemOptions {
@@ -198,18 +229,13 @@ export class VirtiofsdAnalysis {
     this.absorbCounts(parts, offset);
   }
 
-  /**
-   * The analysis of a whole log another thread made (`exportParts()`): its reducer used as it is, not merged into
-   * a new one (nothing to merge it with), for the results only (it is not pushed to).
-   */
-  static fromParts(file: string, opts: AnalysisOptions, parts: RangeParts): VirtiofsdAnalysis {
-    const a = new VirtiofsdAnalysis(
-      file,
-      { ...opts, extraSink: undefined, fastLane: false },
-      PostMortemReducer.revive(parts.reducer),
-    );
-    a.absorbCounts(parts, 0);
-    return a;
+  /** The whole log read: its result and outstanding requests, for another thread (see FinishedAnalysis). */
+  finishedParts(): FinishedParts {
+    return {
+      result: this.result(),
+      outstanding: this.reducer.outstanding(),
+      outstandingCount: this.reducer.outstandingCount,
+    };
   }
 
   /** The parser's and the scanner's counts of the next byte range, added. */

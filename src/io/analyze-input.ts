@@ -130,7 +130,7 @@ export async function analyzeInput(
 /** The outcome of a whole read: a read error part-way wins over "nothing usable"; empty results are dropped. */
 function outcome(
   file: string,
-  analysis: VirtiofsdAnalysis,
+  analysis: Pick<VirtiofsdAnalysis, 'result'>,
   readError: VfsError | null,
   readBy: InputOutcome['readBy'],
 ): InputOutcome {

@@ -15,7 +15,13 @@
 
 import { open } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
-import { type AnalysisOptions, type RangeParts, VirtiofsdAnalysis } from '../analyze/virtiofsd-analysis.js';
+import {
+  type AnalysisOptions,
+  FinishedAnalysis,
+  type FinishedParts,
+  type RangeParts,
+  VirtiofsdAnalysis,
+} from '../analyze/virtiofsd-analysis.js';
 import { batchBuffers, type EventBatch, replayBatch } from '../parse/event-batch.js';
 import { sniffLibfuse, VirtiofsdLineParser, type VirtiofsdSink } from '../parse/virtiofsd.js';
 import { analysisWorker, wholeFileJob, workerOptions, workerUrl } from './analysis-worker.js';
@@ -180,28 +186,31 @@ export async function analyzeFileInWorker(
   events: VirtiofsdSink,
   onProgress?: (done: number) => void,
   hooks: { script?: URL; warmUp?: () => void } = {},
-): Promise<VirtiofsdAnalysis> {
+): Promise<FinishedAnalysis> {
   const w = analysisWorker(wholeFileJob(path, size, opts), hooks.script);
   try {
-    const parts = await new Promise<RangeParts>((resolve, reject) => {
-      w.on('message', (m: { progress?: number; batch?: EventBatch; parts?: RangeParts; error?: string }) => {
-        if (m.batch) {
-          replayBatch(m.batch, events, 0);
-          w.postMessage({ credit: 1, batch: m.batch }, batchBuffers(m.batch));
-        } else if (m.progress !== undefined) onProgress?.(m.progress);
-        else if (m.parts) resolve(m.parts);
-        else if (m.error) reject(new Error(m.error));
-      });
+    const parts = await new Promise<FinishedParts>((resolve, reject) => {
+      w.on(
+        'message',
+        (m: { progress?: number; batch?: EventBatch; finished?: FinishedParts; error?: string }) => {
+          if (m.batch) {
+            replayBatch(m.batch, events, 0);
+            w.postMessage({ credit: 1, batch: m.batch }, batchBuffers(m.batch));
+          } else if (m.progress !== undefined) onProgress?.(m.progress);
+          else if (m.finished) resolve(m.finished);
+          else if (m.error) reject(new Error(m.error));
+        },
+      );
       w.on('error', reject);
       w.on('exit', (code) => {
         if (code !== 0) reject(new Error(`analysis worker exited with code ${code}`));
       });
       hooks.warmUp?.();
     });
-    const analysis = VirtiofsdAnalysis.fromParts(path, opts, parts);
+    const analysis = new FinishedAnalysis(parts);
     // the worker's post-mortem paired the replies (the batches said which request each answered); its requests
     // still outstanding are the verdict's too
-    events.usePairing?.(analysis.reducer);
+    events.usePairing?.(analysis);
     return analysis;
   } finally {
     void w.terminate();
@@ -228,7 +237,7 @@ export async function analyzeStreamInWorker(
   events: VirtiofsdSink | undefined,
   onChunk?: () => void,
   script: URL = workerUrl(),
-): Promise<{ analysis: VirtiofsdAnalysis; readError: unknown }> {
+): Promise<{ analysis: FinishedAnalysis; readError: unknown }> {
   const job: RangeJob = {
     path: name,
     start: 0,
@@ -244,24 +253,27 @@ export async function analyzeStreamInWorker(
   let inFlight = 0;
   let wakeReader: (() => void) | null = null;
   let failed: Error | null = null;
-  const parts = new Promise<RangeParts>((resolve, reject) => {
+  const parts = new Promise<FinishedParts>((resolve, reject) => {
     const fail = (e: Error) => {
       failed = e;
       wakeReader?.();
       reject(e);
     };
-    w.on('message', (m: { ack?: ArrayBuffer; batch?: EventBatch; parts?: RangeParts; error?: string }) => {
-      if (m.ack) {
-        pool.push(m.ack);
-        inFlight--;
-        wakeReader?.();
-        wakeReader = null;
-      } else if (m.batch) {
-        if (events) replayBatch(m.batch, events, 0);
-        w.postMessage({ credit: 1, batch: m.batch }, batchBuffers(m.batch));
-      } else if (m.parts) resolve(m.parts);
-      else if (m.error) fail(new Error(m.error));
-    });
+    w.on(
+      'message',
+      (m: { ack?: ArrayBuffer; batch?: EventBatch; finished?: FinishedParts; error?: string }) => {
+        if (m.ack) {
+          pool.push(m.ack);
+          inFlight--;
+          wakeReader?.();
+          wakeReader = null;
+        } else if (m.batch) {
+          if (events) replayBatch(m.batch, events, 0);
+          w.postMessage({ credit: 1, batch: m.batch }, batchBuffers(m.batch));
+        } else if (m.finished) resolve(m.finished);
+        else if (m.error) fail(new Error(m.error));
+      },
+    );
     w.on('error', fail);
     w.on('exit', (code) => {
       if (code !== 0) fail(new Error(`analysis worker exited with code ${code}`));
@@ -303,8 +315,8 @@ export async function analyzeStreamInWorker(
   if (!failed) await post();
   w.postMessage({ end: true });
   try {
-    const analysis = VirtiofsdAnalysis.fromParts(name, opts, await parts);
-    events?.usePairing?.(analysis.reducer);
+    const analysis = new FinishedAnalysis(await parts);
+    events?.usePairing?.(analysis);
     return { analysis, readError };
   } finally {
     void w.terminate();

@@ -104,23 +104,35 @@ async function run(job: RangeJob): Promise<void> {
       parentPort?.postMessage({ ack: chunk.buf }, [chunk.buf]);
       if (ready.length > 0) await send();
     }
-    return finish(analysis, recorder, ready);
+    return finish(analysis, recorder, ready, true);
   }
   let n = 0;
   await readRange(job.path, job.start, job.end, analysis, async (done) => {
     if (++n % 16 === 0) parentPort?.postMessage({ progress: done });
     if (ready.length > 0) await send();
   });
-  finish(analysis, recorder, ready);
+  // a whole file read here (the default command) ends as a stream does; a byte range is merged with the others
+  finish(analysis, recorder, ready, job.record);
 }
 
-function finish(analysis: VirtiofsdAnalysis, recorder: EventRecorder | undefined, ready: EventBatch[]): void {
+function finish(
+  analysis: VirtiofsdAnalysis,
+  recorder: EventRecorder | undefined,
+  ready: EventBatch[],
+  whole: boolean,
+): void {
   analysis.end();
   recorder?.flush();
   for (const batch of ready.splice(0)) parentPort?.postMessage({ batch }, batchBuffers(batch));
-  const parts = analysis.exportParts();
-  // Move the typed arrays (counters, bitmaps, tables: megabytes) instead of copying them into the main thread.
-  parentPort?.postMessage({ parts }, transferables(parts));
+  if (whole) {
+    // The whole input: the result is computed here, while the main thread replays the last batches, and sent as
+    // data with the requests still waiting (the counters and tables stay here).
+    parentPort?.postMessage({ finished: analysis.finishedParts() });
+  } else {
+    const parts = analysis.exportParts();
+    // Move the typed arrays (counters, bitmaps, tables: megabytes) instead of copying them into the main thread.
+    parentPort?.postMessage({ parts }, transferables(parts));
+  }
   parentPort?.unref();
 }
 
