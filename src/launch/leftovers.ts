@@ -16,8 +16,9 @@
  */
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
 
 /** The environment variable every process a run starts inherits; its value is the run's container name. */
 export const RUN_TAG_ENV = 'VFS_ANALYZE_RUN_TAG';
@@ -186,6 +187,9 @@ export interface ActiveRun {
   startedAt: string;
 }
 
+/** A temporary file writeFileAtomic leaves when its process is killed mid-write: `.NAME.json.PID.HEX.tmp`. */
+const TEMP_NAME = /^\..+\.json\.(\d+)\.[0-9a-f]+\.tmp$/;
+
 export function activeFile(reportsDir: string, container: string): string {
   return join(reportsDir, ACTIVE_DIR, `${container}.json`);
 }
@@ -194,8 +198,10 @@ export async function writeActive(reportsDir: string, a: ActiveRun): Promise<str
   const dir = join(reportsDir, ACTIVE_DIR);
   await mkdir(dir, { recursive: true });
   const p = activeFile(reportsDir, a.container);
-  // small and rewritten in place: a torn file is treated as "owner gone, marks unknown" by the sweep
-  await writeFile(p, `${JSON.stringify(a, null, 2)}\n`);
+  // Replaced whole (a temporary file renamed over it): the file is rewritten once bcvk runs, and a run SIGKILLed
+  // in the middle of an in-place rewrite left a torn file, which the sweep does not act on (its container and work
+  // folder stayed for ever).
+  await writeFileAtomic(p, `${JSON.stringify(a, null, 2)}\n`);
   return p;
 }
 
@@ -242,6 +248,12 @@ export async function sweepKilledRuns(reportsDir: string, opts: SweepOptions): P
     names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
   } catch {
     return [];
+  }
+  // the temporary file of a write its run was killed in the middle of (see writeActive): its pid is in its name
+  for (const n of (await readdir(dir)).filter((x) => TEMP_NAME.test(x))) {
+    const pid = Number(TEMP_NAME.exec(n)?.[1]);
+    if (pid !== process.pid && procInfo(pid, opts.procRoot) === null)
+      await unlink(join(dir, n)).catch(() => {});
   }
   const out: SweptRun[] = [];
   for (const n of names.sort()) {

@@ -4,7 +4,16 @@
  * (a detached `sleep` in its own session stands for QEMU/virtiofsd reparented to init) and by its process group.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -90,6 +99,21 @@ describe('leftovers of a run', () => {
     expect(procInfo(c.pid!)?.session).toBe(c.pid); // its own session: out of any group the run had
   });
 
+  it('an active-run file is replaced whole when rewritten (a kill mid-write cannot leave it torn), no temporary left', async () => {
+    const reports = mkdtempSync(join(tmpdir(), 'vfs-active-'));
+    dirs.push(reports);
+    const p = await writeActive(reports, active({ id: 'one', container: 'vfs-analyze-r', tag: 'r' }));
+    const first = statSync(p).ino;
+    await writeActive(
+      reports,
+      active({ id: 'one', container: 'vfs-analyze-r', tag: 'r', bcvk: { pid: 7, pgid: 7, start: 1 } }),
+    );
+    // a new file renamed over the old one, not the old one truncated and written again
+    expect(statSync(p).ino).not.toBe(first);
+    expect(JSON.parse(readFileSync(p, 'utf8')).bcvk.pid).toBe(7);
+    expect(readdirSync(join(reports, ACTIVE_DIR))).toEqual(['vfs-analyze-r.json']);
+  });
+
   it('the next run sweeps a killed run: its processes SIGKILLed, container removed, work folder and file gone, one line', async () => {
     const reports = mkdtempSync(join(tmpdir(), 'vfs-sweep-'));
     dirs.push(reports);
@@ -103,6 +127,10 @@ describe('leftovers of a run', () => {
     await writeActive(reports, active({ owner: selfOwner(), container: 'vfs-analyze-live', tag: 'live' }));
     // a torn file is not acted on
     writeFileSync(join(reports, ACTIVE_DIR, 'torn.json'), '{"schema":"vfs-analyze.active-run","ow');
+    // the temporary file of a rewrite whose process was killed mid-write goes; one of a live process stays
+    const dead = spawnSync('true').pid as number;
+    writeFileSync(join(reports, ACTIVE_DIR, `.vfs-analyze-x.json.${dead}.0a1b2c3d.tmp`), '{"sche');
+    writeFileSync(join(reports, ACTIVE_DIR, '.vfs-analyze-y.json.1.0a1b2c3d.tmp'), '{"sche');
 
     const removed: string[] = [];
     const swept = await sweepKilledRuns(reports, {
@@ -119,7 +147,11 @@ describe('leftovers of a run', () => {
     expect(await waitGone(c.pid!)).toBe(true);
     expect(removed).toEqual([`/fake/podman rm -f ${tag}`]);
     expect(existsSync(work)).toBe(false);
-    expect(readdirSync(join(reports, ACTIVE_DIR)).sort()).toEqual(['torn.json', 'vfs-analyze-live.json']);
+    expect(readdirSync(join(reports, ACTIVE_DIR)).sort()).toEqual([
+      '.vfs-analyze-y.json.1.0a1b2c3d.tmp',
+      'torn.json',
+      'vfs-analyze-live.json',
+    ]);
     const line = describeSwept(s);
     expect(line).toMatch(
       /^an earlier run \(killed-run, vfs-analyze pid \d+, started .*\) was killed before it cleaned up: /,
