@@ -190,7 +190,7 @@ async function streamInWorker(
     { ...opts, extraSink: undefined },
     inOrder,
     progressTicker(source, onProgress),
-    opts.workerScript,
+    { script: opts.workerScript, warmUp: opts.events?.warmUp },
   );
   return outcome(source.name, analysis, readError as VfsError | null, 'worker');
 }

@@ -24,7 +24,7 @@ import {
 } from '../analyze/virtiofsd-analysis.js';
 import { batchBuffers, type EventBatch, replayBatch } from '../parse/event-batch.js';
 import { sniffLibfuse, VirtiofsdLineParser, type VirtiofsdSink } from '../parse/virtiofsd.js';
-import { analysisWorker, wholeFileJob, workerOptions, workerUrl } from './analysis-worker.js';
+import { analysisWorker, wholeFileJob, workerOptions } from './analysis-worker.js';
 
 export { PARALLEL_MIN_BYTES, threadCount } from './analysis-worker.js';
 
@@ -236,7 +236,7 @@ export async function analyzeStreamInWorker(
   opts: AnalysisOptions,
   events: VirtiofsdSink | undefined,
   onChunk?: () => void,
-  script: URL = workerUrl(),
+  hooks: { script?: URL; warmUp?: () => void } = {},
 ): Promise<{ analysis: FinishedAnalysis; readError: unknown }> {
   const job: RangeJob = {
     path: name,
@@ -247,7 +247,9 @@ export async function analyzeStreamInWorker(
     record: !!events,
     stream: true,
   };
-  const w = analysisWorker(job, script);
+  const w = analysisWorker(job, hooks.script);
+  // while the worker starts: the events sink's warm-up (see AnalysisSession.warmUp), if it wants the events
+  if (events) hooks.warmUp?.();
   /** Chunk buffers the worker handed back, reused for the next chunks. */
   const pool: ArrayBuffer[] = [];
   let inFlight = 0;
