@@ -2,6 +2,7 @@
  * Host meets guest: one timeline of virtiofsd traffic and guest milestones, PID names, and the one sentence that
  * says whether (and since when) the guest stopped progressing while the host kept serving. Pure.
  */
+import { groupDigits } from './group-digits.js';
 import type { GuestResult, Milestone } from './guest-session.js';
 import type { TimelineBucket } from './postmortem.js';
 import { type InputAnalysis, stepMs } from './virtiofsd-analysis.js';
@@ -48,7 +49,6 @@ export function pidLabeler(guest: GuestResult | null): (pid: number) => string {
 }
 
 const hhmmss = (ms: number) => new Date(ms).toISOString().slice(11, 19);
-const nf = new Intl.NumberFormat('en-US');
 
 export function correlate(a: InputAnalysis, guest: GuestResult, maxRows = 40): Correlation {
   const label = pidLabeler(guest);
@@ -107,7 +107,7 @@ function sentence(a: InputAnalysis, guest: GuestResult, after: Correlation['afte
       after.topPid !== null && after.topPidShareAtLeast > 0
         ? `, ≥${Math.floor(after.topPidShareAtLeast * 100)}% from PID ${after.topPidLabel}`
         : '';
-    return `guest last progressed at ${at} (${last.text}); host kept serving ${nf.format(Math.round(after.meanPerSec))} req/s for ${Math.round(after.seconds)} s after it${share}`;
+    return `guest last progressed at ${at} (${last.text}); host kept serving ${groupDigits(Math.round(after.meanPerSec))} req/s for ${Math.round(after.seconds)} s after it${share}`;
   }
   if (goal) {
     const gt = goal.time === null ? '' : ` at ${hhmmss(goal.time)}`;

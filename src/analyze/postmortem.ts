@@ -3,10 +3,12 @@
  * memory bounded by the number of distinct PIDs, inodes, seconds and outstanding requests — never by the
  * number of lines. Pairs replies with requests by `unique` (never by adjacency), resets pairing at INIT.
  */
+
 import { type EventRows, newBatch, type RowReducer } from '../parse/event-batch.js';
 import { errnoName, OP, opcodeName } from '../parse/opcodes.js';
 import { Daemon, type DaemonCode, type Pairing } from '../parse/virtiofsd.js';
 import { CappedTable, IdSet, PagedCounts } from './bounded.js';
+import { groupDigits } from './group-digits.js';
 import { type PendingRequest, PendingTable } from './pending-table.js';
 
 export interface PostMortemOptions {
@@ -1341,7 +1343,7 @@ export class PostMortemReducer implements RowReducer, Pairing {
 export function boundsWarnings(pm: PostMortem): string[] {
   const b = pm.bounds;
   const out: string[] = [];
-  const n = (x: number) => x.toLocaleString('en-US');
+  const n = groupDigits;
   if (!b.pidsExact)
     out.push(
       `${n(pm.totals.distinctPids)} distinct PIDs: per-PID counts are kept for the busiest ${n(b.maxPids)} (${n(b.pidEvictions)} evictions); a listed PID's counts may be up to ${n(b.pidMaxError)} short (its missedAtMost), and any PID with more than ${n(b.pidMaxError)} requests is listed`,

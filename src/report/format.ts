@@ -1,11 +1,10 @@
+import { groupDigits } from '../analyze/group-digits.js';
 import { SIGNATURE_TOKENS, shortSignature } from '../verdict/format.js';
 
 /** Small pure formatting helpers shared by the renderers. */
 
-const nf = new Intl.NumberFormat('en-US');
-
 export function int(n: number): string {
-  return nf.format(Math.round(n));
+  return groupDigits(Math.round(n));
 }
 
 export function pct(share: number, digits = 1): string {
