@@ -1,6 +1,6 @@
 /**
  * Outstanding FUSE requests keyed by `unique`, without an object or a hash per request: a table indexed by
- * `unique & MASK` (uniques are nearly sequential, so live ones rarely collide) with parallel typed arrays, and a
+ * `unique & this.mask` (uniques are nearly sequential, so live ones rarely collide) with parallel typed arrays, and a
  * small Map for the rare collision. Used by the post-mortem reducer and the verdict engine.
  *
  * At most `maxPending` requests are kept: beyond that the oldest outstanding one is dropped (counted in
@@ -15,17 +15,20 @@ export interface PendingRequest extends OutstandingRequest {
   tag: number;
 }
 
-const TABLE = 1 << 16;
-const MASK = TABLE - 1;
+/** Slots in the table: at most 2^16, and no more than `maxPending` needs (a small table, e.g. a warm-up's, is cheap). */
+const MAX_TABLE = 1 << 16;
+const MIN_TABLE = 1 << 10;
 
 export class PendingTable {
-  private readonly key = new Float64Array(TABLE).fill(-1);
-  private readonly op = new Int32Array(TABLE);
-  private readonly pid = new Int32Array(TABLE);
-  private readonly node = new Float64Array(TABLE);
-  private readonly ts = new Float64Array(TABLE);
-  private readonly line = new Float64Array(TABLE);
-  private readonly tags = new Int32Array(TABLE);
+  /** `unique & mask` is a request's slot. */
+  private readonly mask: number;
+  private readonly key: Float64Array;
+  private readonly op: Int32Array;
+  private readonly pid: Int32Array;
+  private readonly node: Float64Array;
+  private readonly ts: Float64Array;
+  private readonly line: Float64Array;
+  private readonly tags: Int32Array;
   private readonly overflow = new Map<number, PendingRequest>();
   private count = 0;
   private order: Float64Array = new Float64Array(1024);
@@ -39,7 +42,18 @@ export class PendingTable {
   takenLine = 0;
   takenTag = 0;
 
-  constructor(private readonly maxPending = 65_536) {}
+  constructor(private readonly maxPending = 65_536) {
+    let n = MIN_TABLE;
+    while (n < MAX_TABLE && n < maxPending) n *= 2;
+    this.mask = n - 1;
+    this.key = new Float64Array(n).fill(-1);
+    this.op = new Int32Array(n);
+    this.pid = new Int32Array(n);
+    this.node = new Float64Array(n);
+    this.ts = new Float64Array(n);
+    this.line = new Float64Array(n);
+    this.tags = new Int32Array(n);
+  }
 
   get size(): number {
     return this.count + this.overflow.size;
@@ -47,7 +61,7 @@ export class PendingTable {
 
   has(unique: number): boolean {
     // an empty slot holds −1: a negative unique (none) is never outstanding here
-    return (unique >= 0 && this.key[unique & MASK] === unique) || this.overflow.has(unique);
+    return (unique >= 0 && this.key[unique & this.mask] === unique) || this.overflow.has(unique);
   }
 
   /** Record a request; a request with the same unique still outstanding is replaced (returns true then). */
@@ -60,7 +74,7 @@ export class PendingTable {
     line: number,
     tag = 0,
   ): boolean {
-    const i = unique & MASK;
+    const i = unique & this.mask;
     const k = this.key[i];
     let replaced: boolean;
     if (k >= 0 && k !== unique) {
@@ -84,7 +98,7 @@ export class PendingTable {
 
   /** Remove the request with this unique; false if none. Its fields are left in the `taken*` properties. */
   take(unique: number): boolean {
-    const i = unique & MASK;
+    const i = unique & this.mask;
     if (this.key[i] === unique && unique >= 0) {
       this.key[i] = -1;
       this.count--;
@@ -160,7 +174,7 @@ export class PendingTable {
     const seen = new Set<number>();
     for (let k = 0; k < this.orderLen; k++) {
       const u = o[(this.orderHead + k) % o.length];
-      const i = u & MASK;
+      const i = u & this.mask;
       const slot = this.key[i] === u ? i : this.overflow.has(u) ? -1 : -2;
       if (slot === -2 || seen.has(u)) continue;
       seen.add(u);
@@ -189,7 +203,7 @@ export class PendingTable {
     let w = 0;
     for (let r = 0; r < this.orderLen; r++) {
       const u = o[(head + r) % n];
-      const i = u & MASK;
+      const i = u & this.mask;
       if (this.key[i] === u || this.overflow.has(u)) o[(head + w++) % n] = u;
     }
     this.orderLen = w;
