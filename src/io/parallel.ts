@@ -248,8 +248,6 @@ export async function analyzeStreamInWorker(
     stream: true,
   };
   const w = analysisWorker(job, hooks.script);
-  // while the worker starts: the events sink's warm-up (see AnalysisSession.warmUp), if it wants the events
-  if (events) hooks.warmUp?.();
   /** Chunk buffers the worker handed back, reused for the next chunks. */
   const pool: ArrayBuffer[] = [];
   let inFlight = 0;
@@ -280,6 +278,13 @@ export async function analyzeStreamInWorker(
     w.on('exit', (code) => {
       if (code !== 0) fail(new Error(`analysis worker exited with code ${code}`));
     });
+    // while the worker starts: the events sink's warm-up (see AnalysisSession.warmUp); a failure there fails this
+    // reading as a worker's would (the input is then read again on one thread)
+    try {
+      if (events) hooks.warmUp?.();
+    } catch (err) {
+      fail(err instanceof Error ? err : new Error(String(err)));
+    }
   });
   parts.catch(() => {}); // awaited below; a failure also wakes the reader
   let readError: unknown = null;

@@ -16,12 +16,15 @@ beforeAll(() => {
 
 /** `file` read as the default command reads it (a session's verdict engine fed in order): how it was read, and
  * the analysis, verdict and error as JSON. */
-async function withVerdict(file: string, opts: InputOptions) {
+async function withVerdict(file: string, opts: InputOptions, warmUpFails = false) {
   const session = new AnalysisSession({ evidenceFiles: {} });
   const events = {
     sink: session.events,
     restart: () => session.restartEvents(),
-    warmUp: () => session.warmUp(),
+    warmUp: () => {
+      if (warmUpFails) throw new Error('warm-up failed');
+      session.warmUp();
+    },
   };
   const o = await analyzeInput(file, { parallelMinBytes: 0, ...opts, events });
   const verdict =
@@ -220,6 +223,17 @@ describe('a gzip input inflated here and parsed by a worker', () => {
     expect(two.readBy).toBe('worker, then one pass');
     expect(two.json).not.toContain('4242');
     expect(two.json).toBe((await withVerdict(f, { threads: 1 })).json);
+  });
+
+  it('a warm-up that fails (a bug) is survived the same way, gzip or plain', async () => {
+    const gz = 'fixtures/lab/rust-1.13.2-loop2-10s-cache-never/virtiofsd.log.gz';
+    const plain = join(dir, 'warm-up-fails.log');
+    writeFileSync(plain, readLog(gz));
+    for (const f of [gz, plain]) {
+      const two = await withVerdict(f, { threads: 2 }, true);
+      expect(two.readBy, f).toBe('worker, then one pass');
+      expect(two.json).toBe((await withVerdict(f, { threads: 1 })).json);
+    }
   });
 
   it('gives byte-identical analysis and verdict JSON to one thread on real captures', async () => {
