@@ -1,6 +1,8 @@
 /**
- * Worker thread: analyse one byte range of a plain log file, or (`stream`) the bytes the main thread posts (read or
- * inflated there), and send the mergeable parts back — streaming with `record`, the parsed events as batches too.
+ * Worker thread: analyse one byte range of a plain log file, a whole file, or (`stream`) the bytes the main thread
+ * posts (read or inflated there). A byte range sends its mergeable parts back; a whole input sends its finished
+ * analysis (`{ finished }`: the result and the outstanding requests). With `record`, the parsed events go back as
+ * batches too.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PostMortemReducer } from '../analyze/postmortem.js';
