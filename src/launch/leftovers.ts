@@ -252,7 +252,8 @@ export async function sweepKilledRuns(reportsDir: string, opts: SweepOptions): P
   // the temporary file of a write its run was killed in the middle of (see writeActive): its pid is in its name
   for (const n of (await readdir(dir)).filter((x) => TEMP_NAME.test(x))) {
     const pid = Number(TEMP_NAME.exec(n)?.[1]);
-    if (pid !== process.pid && procInfo(pid, opts.procRoot) === null)
+    const writer = procInfo(pid, opts.procRoot);
+    if (pid !== process.pid && (writer === null || writer.state === 'Z'))
       await unlink(join(dir, n)).catch(() => {});
   }
   const out: SweptRun[] = [];
