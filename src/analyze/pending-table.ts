@@ -185,11 +185,12 @@ export class PendingTable {
   private remember(unique: number): void {
     if (this.orderLen === this.order.length) this.compactOrder();
     const o = this.order;
-    o[(this.orderHead + this.orderLen) % o.length] = unique;
+    // the ring's length is a power of two (see compactOrder)
+    o[(this.orderHead + this.orderLen) & (o.length - 1)] = unique;
     this.orderLen++;
     while (this.size > this.maxPending && this.orderLen > 0) {
       const u = this.order[this.orderHead];
-      this.orderHead = (this.orderHead + 1) % this.order.length;
+      this.orderHead = (this.orderHead + 1) & (this.order.length - 1);
       this.orderLen--;
       if (this.take(u)) this.evicted++;
     }
@@ -199,12 +200,17 @@ export class PendingTable {
   private compactOrder(): void {
     const o = this.order;
     const n = o.length;
+    // n is a power of two (1024, doubled): a mask, not a floating-point modulo
+    const wrap = n - 1;
     const head = this.orderHead;
+    const key = this.key;
+    const mask = this.mask;
+    // the overflow map is empty but for colliding uniques (rare): not asked about every answered one
+    const overflow = this.overflow.size > 0 ? this.overflow : null;
     let w = 0;
     for (let r = 0; r < this.orderLen; r++) {
-      const u = o[(head + r) % n];
-      const i = u & this.mask;
-      if (this.key[i] === u || this.overflow.has(u)) o[(head + w++) % n] = u;
+      const u = o[(head + r) & wrap];
+      if (key[u & mask] === u || overflow?.has(u)) o[(head + w++) & wrap] = u;
     }
     this.orderLen = w;
     if (w * 2 > n) {

@@ -664,13 +664,16 @@ export class PostMortemReducer implements RowReducer, Pairing {
       this.opErrnos.set(k, (this.opErrnos.get(k) ?? 0) + 1);
     }
     if (pid >= 0) {
-      const agg = this.pids.get(pid);
-      if (agg !== undefined) agg.errors++;
+      // the latest request's PID is looked up already (requestAt keeps lastAgg its entry, evictions included)
+      const agg = pid === this.lastPid ? this.lastAgg : this.pids.get(pid);
+      if (agg != null) agg.errors++;
     }
     if (!Number.isNaN(ts)) {
-      // Every error reply lands in the timeline, even in a second without requests.
-      const sec = Math.floor(ts / 1000);
-      let b = this.buckets.get(sec);
+      // Every error reply lands in the timeline, even in a second without requests. Mostly the latest request's
+      // second: no division, no lookup then (`cur` stays requestAt's).
+      const sec = ts === this.secTs ? this.secOfTs : Math.floor(ts / 1000);
+      const cur = this.cur;
+      let b = cur !== null && cur.t === sec ? cur : this.buckets.get(sec);
       if (b === undefined) {
         b = newBucket(sec);
         this.buckets.set(sec, b);
