@@ -36,7 +36,7 @@ describe('vfs-analyze LOG', () => {
     const first = readFileSync(BIN, 'utf8').split('\n').slice(0, 2).join('\n');
     writeFileSync(probe, `${first}\nconsole.log(JSON.stringify(process.execArgv));\n`, { mode: 0o755 });
     const argv = spawnSync(probe, [], { encoding: 'utf8' });
-    expect(JSON.parse(argv.stdout)).toEqual(['--max-semi-space-size=2']);
+    expect(JSON.parse(argv.stdout)).toEqual(['--max-semi-space-size=1']);
   });
 
   it('prints the incident tables for a real capture', () => {
