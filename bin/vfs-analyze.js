@@ -4,11 +4,13 @@
 // --max-semi-space-size=1 (MB): V8 grows the young generation to 16–32 MB per thread under this tool's allocation
 // rate; 1 MB costs no time here and keeps peak memory ~20–35 MB lower (and ~10 MB on a .gz, whose inflated chunks
 // then die young instead of waiting for a full collection). Run as `node bin/vfs-analyze.js`, V8's defaults apply
-// to this thread (worker threads get their own limit either way, see dist/io/analysis-worker.js).
-import { prewarmAnalysisWorker, stopEarlyWorkers } from '../dist/io/analysis-worker.js';
+// to this thread (worker threads get their own limit either way, see dist/io/early-worker.js).
+import { prewarmAnalysisWorker } from '../dist/io/early-worker.js';
 
-// The analysis worker starts loading now, alongside the rest of the program (see dist/io/analysis-worker.js).
+// The analysis worker starts loading now, alongside the rest of the program (see dist/io/early-worker.js, which
+// loads nothing else first).
 prewarmAnalysisWorker(process.argv.slice(2));
+const { stopEarlyWorkers } = await import('../dist/io/analysis-worker.js');
 const { main } = await import('../dist/cli/main.js');
 const { describeError, outputError } = await import('../dist/errors.js');
 

@@ -1,7 +1,6 @@
 /**
- * The analysis worker thread (range-worker.ts): started here, and started early when the command line says a log
- * will be analysed, so its ~100 ms of start-up (loading the parser and the post-mortem) overlaps the main
- * thread's own instead of following it.
+ * The analysis worker thread (range-worker.ts): started here, or taken from those started early (early-worker.ts)
+ * when the command line says a log will be analysed.
  */
 import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -9,7 +8,10 @@ import { Worker } from 'node:worker_threads';
 import type { AnalysisOptions } from '../analyze/virtiofsd-analysis.js';
 import type { InputOptions } from './analyze-input.js';
 import { isGzipMagic, isStdin } from './byte-source.js';
+import { earlyWorkerReady, takeWarm, WORKER_LIMITS, workerUrl } from './early-worker.js';
 import type { RangeJob } from './range-worker.js';
+
+export { hasPrewarmedWorker, prewarmAnalysisWorker, workerUrl } from './early-worker.js';
 
 /** Below this size one thread is faster than starting workers. */
 export const PARALLEL_MIN_BYTES = 48 * 1024 * 1024;
@@ -42,22 +44,6 @@ export function wholeFileJob(path: string, size: number, opts: AnalysisOptions):
   return { path, start: 0, end: size, seedTs: Number.NaN, opts: workerOptions(opts), record: true };
 }
 
-/**
- * A small young generation (2 MB semi-spaces, as bin/vfs-analyze.js gives the main thread): V8 would grow it to
- * 16 MB per worker under the parser's allocation rate, for no gain in time.
- */
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 6 };
-
-export function workerUrl(): URL {
-  // Under vitest this module runs from src/ as TypeScript; the worker always runs the built JS.
-  return import.meta.url.endsWith('.ts')
-    ? new URL('../../dist/io/range-worker.js', import.meta.url)
-    : new URL('./range-worker.js', import.meta.url);
-}
-
-let warm: Worker | null = null;
-let warmBroken = false;
-
 /** The early worker, already on a job (see primeLogWorker): what it sent before anyone listened, kept in order. */
 interface Primed {
   worker: Worker;
@@ -70,39 +56,6 @@ interface Primed {
 }
 let primed: Primed | null = null;
 
-/** Words after which the command is not the post-mortem of a log file (see cli/main.ts). */
-const NOT_A_POSTMORTEM = new Set([
-  'run',
-  'compare',
-  'report',
-  'gate',
-  '--help',
-  '-h',
-  '--version',
-  '--follow',
-]);
-
-/**
- * Start the worker now, before the rest of the program loads, when `argv` (the arguments after the script) may
- * be a post-mortem of a log: no sub-command, no help, no --follow, not `--threads 1`. A worker nobody takes
- * holds nothing up: it waits, unreferenced, and goes with the process.
- */
-export function prewarmAnalysisWorker(argv: readonly string[]): void {
-  if (warm !== null || argv.length === 0) return;
-  if (argv.some((a) => NOT_A_POSTMORTEM.has(a) || a.startsWith('--follow='))) return;
-  const t = argv.indexOf('--threads');
-  if ((t >= 0 && argv[t + 1] === '1') || argv.includes('--threads=1')) return;
-  if (process.env.VFS_ANALYZE_THREADS === '1') return;
-  const w = new Worker(workerUrl(), { workerData: null, resourceLimits: WORKER_LIMITS });
-  w.unref();
-  const broken = () => {
-    warmBroken = true;
-  };
-  w.on('error', broken);
-  w.on('exit', broken);
-  warm = w;
-}
-
 /**
  * Give the early worker its job now, before the reader asks for it: `path` a plain file of PARALLEL_MIN_BYTES or
  * more (a gzip is inflated on the main thread, so there is nothing to start), `opts` as the reader will pass them.
@@ -111,7 +64,7 @@ export function prewarmAnalysisWorker(argv: readonly string[]): void {
  * again.
  */
 export async function primeLogWorker(path: string, opts: InputOptions): Promise<void> {
-  if (warm === null || warmBroken || isStdin(path) || threadCount(opts.threads) < 2) return;
+  if (!earlyWorkerReady() || isStdin(path) || threadCount(opts.threads) < 2) return;
   try {
     // stat before open: opening a FIFO (or a `<(…)`) here and closing it would take its writer away
     const st = await stat(path);
@@ -128,16 +81,6 @@ export async function primeLogWorker(path: string, opts: InputOptions): Promise<
   } catch {
     // the reader meets the same error and reports it
   }
-}
-
-/** The early worker waiting for a job, taken from there (null if there is none, or it broke). */
-function takeWarm(): Worker | null {
-  const w = warm;
-  if (w === null || warmBroken) return null;
-  warm = null;
-  w.removeAllListeners('error');
-  w.removeAllListeners('exit');
-  return w;
 }
 
 function primeAnalysisWorker(job: RangeJob): void {
@@ -212,10 +155,7 @@ export function stopEarlyWorkers(): void {
   if (w !== null) void w.terminate();
 }
 
-/** Whether an early worker waits for a job, and whether one is on a job nobody took yet (for tests). */
-export function hasPrewarmedWorker(): boolean {
-  return warm !== null;
-}
+/** Whether an early worker is on a job nobody took yet (for tests). */
 export function hasPrimedWorker(): boolean {
   return primed !== null;
 }

@@ -27,24 +27,6 @@ async function analyse(file: string, threads: number, top?: number) {
 }
 
 describe('analysis worker started early', () => {
-  it('is not started for sub-commands, help, --follow or one thread', () => {
-    for (const argv of [
-      [],
-      ['run', 'IMAGE'],
-      ['compare', 'runs'],
-      ['--help'],
-      ['-h'],
-      ['--version'],
-      ['--follow', 'x.log'],
-      ['--follow=x.log'],
-      ['x.log', '--threads', '1'],
-      ['x.log', '--threads=1'],
-    ]) {
-      prewarmAnalysisWorker(argv);
-      expect(hasPrewarmedWorker(), argv.join(' ')).toBe(false);
-    }
-  });
-
   it('takes its job as its first message and gives the analysis and verdict one thread gives', async () => {
     const f = join(mkdtempSync(join(tmpdir(), 'vfs-warm-')), 'boot.log');
     writeFileSync(f, readLog('fixtures/lab/rust-1.13.2-systemd-k7.3-never-loop/virtiofsd.log.gz'));
