@@ -312,6 +312,9 @@ export class PostMortemReducer implements RowReducer, Pairing {
   // C paths
   private readonly paths = new Map<number, string>();
   private readonly inodePaths = new Map<number, Map<string, number>>();
+  /** Requests on nodeid 1 (always `/`) not yet added to `inodePaths` (see flushRootPath): the commonest nodeid of
+   * a Rust log, counted without four map operations each. */
+  private rootPathRequests = 0;
   /** C: requests on a nodeid this reducer had no path for; a reducer that read the preceding part of the file
    * may know it (see `absorb`). */
   private readonly unresolvedPaths = new Map<number, number>();
@@ -461,7 +464,8 @@ export class PostMortemReducer implements RowReducer, Pairing {
     } else {
       this.countBigInode(nodeid, 1);
     }
-    if (nodeid === 1 || this.entries > 0 || (daemon >= Daemon.c && nodeid > 1)) this.notePath(nodeid);
+    if (nodeid === 1) this.rootPathRequests++;
+    else if (this.entries > 0 || (daemon >= Daemon.c && nodeid > 1)) this.notePath(nodeid);
 
     // recent ring
     const rp = this.ringPos;
@@ -636,12 +640,23 @@ export class PostMortemReducer implements RowReducer, Pairing {
   }
 
   private notePath(nodeid: number): void {
-    const path = nodeid === 1 ? '/' : this.paths.get(nodeid);
+    const path = this.paths.get(nodeid);
     if (path === undefined) {
       if (nodeid > 1) this.unresolvedPaths.set(nodeid, (this.unresolvedPaths.get(nodeid) ?? 0) + 1);
       return;
     }
     this.countPath(nodeid, path, 1);
+  }
+
+  /**
+   * The requests on nodeid 1 counted since the last call, into `inodePaths` — before anything reads it. Exact:
+   * nodeid 1 has the one path `/`, so adding them at once counts what adding them one by one would, and the order
+   * of the nodeids in `inodePaths` matters to nothing that reads it.
+   */
+  private flushRootPath(): void {
+    if (this.rootPathRequests === 0) return;
+    this.countPath(1, '/', this.rootPathRequests);
+    this.rootPathRequests = 0;
   }
 
   /** Requests on `nodeid` while it named `path`; at most PATHS_PER_INODE distinct paths per nodeid are kept. */
@@ -744,6 +759,7 @@ export class PostMortemReducer implements RowReducer, Pairing {
    * outstanding here, and no nodeid whose capped path counts could merge differently.
    */
   canAbsorb(next: PostMortemReducer): boolean {
+    next.flushRootPath();
     if (next.fifoOverflow) return false;
     // Paths are noted for Rust requests only once a lookup path exists: a Rust range after C paths could differ.
     if (this.entries > 0 && next.sawRust) return false;
@@ -765,6 +781,8 @@ export class PostMortemReducer implements RowReducer, Pairing {
    */
   absorb(next: PostMortemReducer, lineOffset: number): void {
     const o = next;
+    this.flushRootPath();
+    o.flushRootPath();
     const N = this.ringN;
     const hadInit = this.inits > 0;
     // 1. Shift next's line numbers into file coordinates.
@@ -1030,6 +1048,7 @@ export class PostMortemReducer implements RowReducer, Pairing {
 
   /** Drops what another thread does not need (recycled PID aggregates) before the reducer is sent there. */
   prepareExport(): void {
+    this.flushRootPath();
     this.pids.dropRecycled();
     this.inodeMap.dropRecycled();
   }
@@ -1070,6 +1089,7 @@ export class PostMortemReducer implements RowReducer, Pairing {
 
   /** The current results; cheap enough to call repeatedly while streaming. `resolutionSec` is the clock step. */
   snapshot(resolutionSec = 0): PostMortem {
+    this.flushRootPath();
     const top = this.opt.top;
     const total = this.requests;
     const share = (n: number) => (total > 0 ? n / total : 0);
