@@ -335,8 +335,9 @@ export class PidLoop {
   }
 
   private clearHash(): void {
-    const f = this.f;
-    for (let k = this.hashBase + 1; k < f.length; k += 2) f[k] = -1;
+    // every slot's index −1 (empty); its key too, which is read only beside an index that is not −1: one native
+    // fill instead of a loop the interpreter runs for each new PID (the constructor calls this)
+    this.f.fill(-1, this.hashBase);
     this.hashUsed = 0;
   }
 
