@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { VirtiofsdAnalysis } from '../../src/analyze/virtiofsd-analysis.js';
 import { analyzeBuffer, readLog } from '../support/analyze.js';
 
 const R = (t: string, msg: string) => `[2026-11-27T02:44:${t}Z DEBUG virtiofsd::server] ${msg}`;
@@ -119,6 +120,31 @@ describe('pairing by unique', () => {
     ]);
     expect(byId[3]).toEqual([{ path: '/dir/b', requests: 1 }]);
     expect(byId[1]).toEqual([{ path: '/', requests: 2 }]);
+  });
+
+  it('counts the requests on / exactly across results taken while the log grows', () => {
+    // nodeid 1's path counts are kept in a number and added before each read: a second result must not add them
+    // twice, and requests after it must still count
+    const a = new VirtiofsdAnalysis('live.log');
+    const lines = (from: number) =>
+      [
+        C(`10.00000${from}`, `unique: ${from * 2}, opcode: GETATTR (3), nodeid: 1, insize: 56, pid: 9`),
+        C(`10.00000${from + 1}`, `   unique: ${from * 2}, success, outsize: 120`),
+      ].join('\n');
+    // paths are listed once the log has C lookup results
+    const lookup = [
+      C('09.000001', 'unique: 100, opcode: LOOKUP (1), nodeid: 1, insize: 44, pid: 9'),
+      C('09.000002', '  1/a -> 2'),
+      C('09.000003', '   unique: 100, success, outsize: 144'),
+    ].join('\n');
+    a.push(Buffer.from(`${lookup}\n${lines(1)}\n`));
+    const root = () => a.result().byInode.top.find((r) => r.nodeid === 1)?.paths;
+    expect(root()).toEqual([{ path: '/', requests: 2 }]);
+    expect(root()).toEqual([{ path: '/', requests: 2 }]);
+    a.push(Buffer.from(`${lines(3)}\n${lines(5)}\n`));
+    a.end();
+    expect(root()).toEqual([{ path: '/', requests: 4 }]);
+    expect(a.result().byInode.rootRequests).toBe(4);
   });
 
   it('computes rates per bucket, not per line: whole-second stamps do not inflate them', () => {
