@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { PostMortemReducer } from '../../src/analyze/postmortem.js';
 import { VirtiofsdAnalysis } from '../../src/analyze/virtiofsd-analysis.js';
+import { opcodeName } from '../../src/parse/opcodes.js';
+import { Daemon } from '../../src/parse/virtiofsd.js';
 import { analyzeBuffer, readLog } from '../support/analyze.js';
 
 const R = (t: string, msg: string) => `[2026-11-27T02:44:${t}Z DEBUG virtiofsd::server] ${msg}`;
@@ -256,5 +259,91 @@ describe('module-path variants', () => {
     ];
     const a = analyzeBuffer(`${lines.join('\n')}\n`);
     expect(a.lines.byKind).toMatchObject({ request: 1, reply: 1, queue: 2, unrecognized: 0 });
+  });
+});
+
+describe('the snapshot against a plain recount of the same requests', () => {
+  /** Deterministic requests over `secs` seconds: PIDs, opcodes (a few above 63) and counts that tie often. */
+  function feed(
+    r: PostMortemReducer,
+    n: number,
+    secs: number,
+    gapEvery = 0,
+  ): { ts: number; op: number; pid: number }[] {
+    const out: { ts: number; op: number; pid: number }[] = [];
+    let x = 12345;
+    const rnd = (m: number) => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x % m;
+    };
+    const t0 = Date.UTC(2026, 10, 27, 2, 44, 0);
+    for (let i = 0; i < n; i++) {
+      let sec = Math.floor((i * secs) / n);
+      if (gapEvery > 0 && Math.floor(sec / gapEvery) % 2 === 1) sec += gapEvery; // seconds with no requests
+      const ts = t0 + sec * 1000;
+      const op = [1, 3, 15, 15, 16, 25, 44, 52, 70, 3][rnd(10)];
+      const pid = 100 + rnd(40);
+      r.request(ts, i + 1, op, 1 + rnd(50), 2 * i + 2, pid, Daemon.rust);
+      out.push({ ts, op, pid });
+    }
+    return out;
+  }
+
+  it('merges seconds into wider buckets exactly, empty ones included, opcodes busiest first', () => {
+    for (const maxBuckets of [7, 20_000]) {
+      const r = new PostMortemReducer({ maxBuckets });
+      const reqs = feed(r, 5000, 60, 9);
+      const t = r.snapshot().timeline;
+      const lo = Math.floor(Math.min(...reqs.map((q) => q.ts)) / 1000);
+      const hi = Math.floor(Math.max(...reqs.map((q) => q.ts)) / 1000);
+      const width = Math.max(1, Math.ceil((hi - lo + 1) / maxBuckets));
+      expect(t.bucketSec).toBe(width);
+      expect(t.buckets.length).toBe(Math.ceil((hi - lo + 1) / width));
+      t.buckets.forEach((b, k) => {
+        const mine = reqs.filter((q) => Math.floor((Math.floor(q.ts / 1000) - lo) / width) === k);
+        expect(b.t).toBe((lo + k * width) * 1000);
+        expect(b.requests).toBe(mine.length);
+        const counts = new Map<number, number>();
+        for (const q of mine) counts.set(q.op, (counts.get(q.op) ?? 0) + 1);
+        const want = [...counts].sort((p, q) => q[1] - p[1] || p[0] - q[0]);
+        expect(Object.entries(b.opcodes)).toEqual(want.map(([op, c]) => [opcodeName(op), c]));
+        expect(b.topOpcode).toBe(want.length > 0 ? opcodeName(want[0][0]) : null);
+        expect(b.topOpcodeRequests).toBe(want.length > 0 ? want[0][1] : 0);
+        if (mine.length === 0) expect(b).toMatchObject({ topPid: null, topPidRequests: 0, errors: 0 });
+      });
+      expect(t.buckets.some((b) => b.requests === 0)).toBe(true);
+    }
+  });
+
+  it('lists the busiest (PID, opcode) pairs as a full sort would, ties by PID then opcode', () => {
+    for (const top of [1, 3, 15, 500]) {
+      const r = new PostMortemReducer({ top });
+      const reqs = feed(r, 20_000, 30);
+      const counts = new Map<string, { pid: number; opcode: number; requests: number }>();
+      for (const q of reqs) {
+        const k = `${q.pid}/${q.op}`;
+        const c = counts.get(k) ?? { pid: q.pid, opcode: q.op, requests: 0 };
+        c.requests++;
+        counts.set(k, c);
+      }
+      const want = [...counts.values()]
+        .sort((a, b) => b.requests - a.requests || a.pid - b.pid || a.opcode - b.opcode)
+        .slice(0, top)
+        .map((c) => ({ ...c, name: opcodeName(c.opcode) }));
+      expect(r.snapshot().byPidOpcode).toEqual(want);
+    }
+    // all tied, the PIDs seen highest first: the lowest PIDs, seen last, must still win the ties
+    const r = new PostMortemReducer({ top: 5 });
+    let u = 2;
+    for (let pid = 200; pid > 100; pid--)
+      for (const op of [15, 3, 1])
+        for (let k = 0; k < 2; k++) r.request(1e12, u, op, 1, (u += 2), pid, Daemon.rust);
+    expect(r.snapshot().byPidOpcode.map((x) => [x.pid, x.opcode, x.requests])).toEqual([
+      [101, 1, 2],
+      [101, 3, 2],
+      [101, 15, 2],
+      [102, 1, 2],
+      [102, 3, 2],
+    ]);
   });
 });
