@@ -50,6 +50,15 @@ async function resolveInputs(args: AnalyzeArgs): Promise<{ logs: string[]; guest
   return { logs, guest };
 }
 
+/** What terminal output needs (not loaded for --json: cli-table3 and chalk). */
+function loadTerminalRenderers() {
+  return Promise.all([
+    import('../io/terminal.js'),
+    import('../report/terminal.js'),
+    import('../analyze/correlate.js'),
+  ]);
+}
+
 /** The post-mortem, once runAnalyze (analyze.ts) has checked the numbers and started the worker on the log. */
 export async function runAnalyzeLoaded(args: AnalyzeArgs): Promise<number> {
   const manualOffset = args.guestOffset === undefined ? undefined : parseOffset(args.guestOffset);
@@ -77,6 +86,16 @@ export async function runAnalyzeLoaded(args: AnalyzeArgs): Promise<number> {
     guestSpecs.length > 0 ? await readGuestInputs(guestSpecs, { progressPatterns: patterns }) : null;
   for (const { file, error } of guestRead?.errors ?? []) report(file, error);
 
+  // The terminal renderers (cli-table3, chalk: ~30 ms to load) load once the log's events flow (its first progress
+  // report), in the time this thread waits for them, not after the analysis; not at once: the worker is still
+  // starting then, and this thread's loading would take a core from it. --json runs never load them.
+  let terminal: ReturnType<typeof loadTerminalRenderers> | null = null;
+  const preloadTerminal = () => {
+    if (args.json || terminal !== null) return;
+    terminal = loadTerminalRenderers();
+    terminal.catch(() => {}); // a failure is reported where the output needs them, not as an unhandled rejection
+  };
+
   const progress = new Progress();
   const analyses: InputAnalysis[] = [];
   const correlations: (Correlation | null)[] = [];
@@ -102,7 +121,10 @@ export async function runAnalyzeLoaded(args: AnalyzeArgs): Promise<number> {
           ? { sink: session.events, restart: () => session.restartEvents(), warmUp: () => session.warmUp() }
           : undefined,
       },
-      (f, done, total) => progress.update(f, done, total),
+      (f, done, total) => {
+        preloadTerminal();
+        progress.update(f, done, total);
+      },
     );
     progress.clear();
     if (outcome.error) report(outcome.file, outcome.error);
@@ -125,10 +147,8 @@ export async function runAnalyzeLoaded(args: AnalyzeArgs): Promise<number> {
   if (args.json) {
     await writeStdout(renderJson(doc));
   } else {
-    // Loaded only for terminal output: --json runs skip cli-table3 and chalk.
-    const { makeChalk, terminalWidth } = await import('../io/terminal.js');
-    const { renderTerminal } = await import('../report/terminal.js');
-    const { pidLabeler } = await import('../analyze/correlate.js');
+    const [{ makeChalk, terminalWidth }, { renderTerminal }, { pidLabeler }] = await (terminal ??
+      loadTerminalRenderers());
     const chalk = makeChalk(process.stdout, args.color);
     const width = terminalWidth(process.stdout);
     const pidLabel = pidLabeler(guest);
