@@ -314,8 +314,16 @@ export class VerdictEngine implements RowSink {
   }
 
   private stream(pid: number): PidLoop {
-    let s = this.pids.get(pid);
-    if (s) return s;
+    const s = this.pids.get(pid);
+    return s !== undefined ? s : this.newStream(pid);
+  }
+
+  /**
+   * A tracker for a PID not tracked yet. Apart from `stream`, which runs for every request: a function that holds an
+   * arrow function capturing `this` makes V8 allocate a context each time it runs, whether the arrow is made or not
+   * (~33 bytes per request here, and the main thread's replay 40% slower on the bench log).
+   */
+  private newStream(pid: number): PidLoop {
     let recycled: PidLoop | undefined;
     if (this.pids.size >= this.thresholds.maxPids) {
       const victim = this.leastRecent();
@@ -325,7 +333,7 @@ export class VerdictEngine implements RowSink {
         recycled = victim;
       }
     }
-    s = recycled ? recycled.reuse(pid) : new PidLoop(pid, this.thresholds, (e) => this.keepEpisode(e));
+    const s = recycled ? recycled.reuse(pid) : new PidLoop(pid, this.thresholds, (e) => this.keepEpisode(e));
     this.pids.set(pid, s);
     return s;
   }
