@@ -28,10 +28,19 @@ export async function readRange(
       const { bytesRead, buffer } = await next;
       next = null;
       if (bytesRead === 0) break;
-      pos += bytesRead;
+      // Whole lines only, but for the range's last chunk: the next read starts after this chunk's last newline (its
+      // partial line is read again, ~100 bytes), so no line is cut in two and carried over to the next chunk — a
+      // carried line is copied twice and read by the line-by-line parser, not the fast lane. A chunk without a
+      // newline (a line longer than a chunk) goes as it is.
+      let take = bytesRead;
+      if (pos + bytesRead < end) {
+        const nl = buffer.lastIndexOf(10, bytesRead - 1);
+        if (nl >= 0) take = nl + 1;
+      }
+      pos += take;
       k ^= 1;
       if (pos < end) next = readAt(pos);
-      sink.push(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+      sink.push(take === buffer.length ? buffer : buffer.subarray(0, take));
       await onChunk?.(pos - start);
     }
   } finally {
