@@ -223,6 +223,17 @@ function newBucket(t: number): Bucket {
   };
 }
 
+/** Add `from`'s requests, errors and per-opcode counts to `into` (the top PID is each caller's own rule). */
+function addBucketCounts(into: Bucket, from: Bucket): void {
+  into.requests += from.requests;
+  into.errors += from.errors;
+  for (let op = 0; op < SMALL_OPS; op++) into.ops[op] += from.ops[op];
+  if (from.otherOps) {
+    if (into.otherOps === null) into.otherOps = new Map();
+    for (const [k, v] of from.otherOps) into.otherOps.set(k, (into.otherOps.get(k) ?? 0) + v);
+  }
+}
+
 function finite(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
@@ -934,13 +945,7 @@ export class PostMortemReducer implements RowReducer, Pairing {
         this.buckets.set(t, ob);
         continue;
       }
-      b.requests += ob.requests;
-      b.errors += ob.errors;
-      for (let op = 0; op < SMALL_OPS; op++) b.ops[op] += ob.ops[op];
-      if (ob.otherOps) {
-        if (b.otherOps === null) b.otherOps = new Map();
-        for (const [kk, v] of ob.otherOps) b.otherOps.set(kk, (b.otherOps.get(kk) ?? 0) + v);
-      }
+      addBucketCounts(b, ob);
       if (t === o.firstSec) {
         const counts = new Map<number, number>();
         for (const [pid, agg] of this.pids.entries()) {
@@ -1318,13 +1323,7 @@ export class PostMortemReducer implements RowReducer, Pairing {
           m = newBucket(lo + k * width);
           merged[k] = m;
         }
-        m.requests += b.requests;
-        m.errors += b.errors;
-        for (let op = 0; op < SMALL_OPS; op++) m.ops[op] += b.ops[op];
-        if (b.otherOps) {
-          if (m.otherOps === null) m.otherOps = new Map();
-          for (const [k, v] of b.otherOps) m.otherOps.set(k, (m.otherOps.get(k) ?? 0) + v);
-        }
+        addBucketCounts(m, b);
         // Merged buckets keep the PID that was busiest in any one of their seconds.
         if (b.topPidN > m.topPidN) {
           m.topPid = b.topPid;
