@@ -46,6 +46,7 @@ import {
   PidLoop,
   revisitsStableSet,
 } from './loop.js';
+import { LoopSearchMemory } from './loop-search.js';
 import { resolveThresholds, type VerdictThresholds, type VerdictThresholdsInput } from './thresholds.js';
 import type { Culprit, EvidencePointer, LoopEpisodeReport, Verdict, WaitingOn } from './types.js';
 
@@ -118,6 +119,8 @@ export class VerdictEngine implements RowSink {
   private readonly row: EventRows = newBatch(1);
   private readonly ages: InodeAges;
   private readonly pids = new IntMap<PidLoop>();
+  /** Where the trackers keep their rings and runs (WebAssembly; null: the TypeScript search). */
+  private readonly loopMemory = LoopSearchMemory.create();
   /** Eviction candidates, oldest first, with the `lastSeq` each had when listed (see `leastRecent`). */
   private lru: PidLoop[] = [];
   private lruSeq: number[] = [];
@@ -333,7 +336,9 @@ export class VerdictEngine implements RowSink {
         recycled = victim;
       }
     }
-    const s = recycled ? recycled.reuse(pid) : new PidLoop(pid, this.thresholds, (e) => this.keepEpisode(e));
+    const s = recycled
+      ? recycled.reuse(pid)
+      : new PidLoop(pid, this.thresholds, (e) => this.keepEpisode(e), this.loopMemory);
     this.pids.set(pid, s);
     return s;
   }

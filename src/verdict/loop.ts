@@ -19,6 +19,7 @@
 import { IntMap } from '../analyze/bounded.js';
 import { type EventRows, newBatch } from '../parse/event-batch.js';
 import { opcodeName } from '../parse/opcodes.js';
+import { LoopSearchMemory } from './loop-search.js';
 import type { VerdictThresholds } from './thresholds.js';
 
 const OPS = 8192;
@@ -246,29 +247,68 @@ const NOISE_WINDOW = 64;
 const NOISE_MAX = 19;
 
 /**
- * One PID's loop tracker. A loop is *seeded* by {@link SEED_REPS} exact back-to-back repetitions of a period
- * (found with the per-period run lengths below), then *held* by membership: the PID's requests keep falling in the
- * signature's token set, tolerating up to ~30 % others in any 64 consecutive requests of the PID (repeated or
- * skipped steps, a stray request, other PIDs interleaved do not break it). The onset is the first request of the
- * seeding run, so a loop with jitter is dated from where it began, not from its last clean streak.
+ * A tracker's ring of its PID's last R = 2·maxPeriod + 1 requests and, for every period p ≤ maxPeriod, the current
+ * run of requests with tok[i] = tok[i−p] and where it began. `push` records a request and returns the smallest
+ * period whose run seeds a loop ({@link SEED_REPS} repetitions, {@link SEED_MIN_RUN} requests), 0 if none. A
+ * period's run is current only while it goes on without a gap — its length counts when
+ * `runStart + p + length === i` (the run's last match was the previous request) — so a period whose token differs
+ * costs nothing (no run is cleared). Two implementations, the same results: the WebAssembly module's
+ * (loop-search.ts), and this file's TypeScript one where WebAssembly is not available.
  */
-export class PidLoop {
+interface RunSearch {
+  push(token: number, rows: EventRows, at: number, seq: number): number;
+  /** Another PID: its runs start over; requests before this one are never matched. */
+  reuse(): void;
+  /** The token of request index `j`, one of the last R. */
+  token(j: number): number;
+  /** Field `k` of period p's current run: 0 the index it began at (i − p at its first match), then the ts, line
+   * and request number of its first token (the ring forgets them). */
+  run(p: number, k: number): number;
+}
+
+/** The search in a block of the engine's WebAssembly memory (wasm/loop-search.c). */
+class WasmRunSearch implements RunSearch {
+  private readonly block: number;
+  constructor(
+    private readonly mem: LoopSearchMemory,
+    private readonly R: number,
+    maxPeriod: number,
+  ) {
+    this.block = mem.alloc(maxPeriod, SEED_REPS - 1, SEED_MIN_RUN);
+  }
+
+  push(token: number, rows: EventRows, at: number, seq: number): number {
+    // the time and line go straight from the row into the module: as arguments of a JavaScript call they would be
+    // heap numbers
+    return this.mem.x.push(this.block, token, rows.ts[at], rows.line[at], seq);
+  }
+
+  reuse(): void {
+    this.mem.x.reuse(this.block);
+  }
+
+  token(j: number): number {
+    return this.mem.token(this.block, j % this.R);
+  }
+
+  run(p: number, k: number): number {
+    return this.mem.run(this.block, this.R, p, k);
+  }
+}
+
+/**
+ * The search in TypeScript, where WebAssembly is not available. Everything in two typed arrays:
+ * - `f` (float): the ring, five numbers per request (token, ts, line, request number, and the index of the PID's
+ *   previous request with the same token, −1 if none) at `5·slot`; from `runBase`, four per period p at
+ *   `runBase + 4p`: the run's start and its first token's ts, line and request number; from `hashBase`, an
+ *   open-addressing table token → index of its latest request (key, index pairs; index −1 = never used).
+ * - `g` (int32): the length of each period's current run.
+ * A request's token is compared only with the earlier requests that had the same token (the chain through the
+ * ring), not with all `maxPeriod` predecessors: the scan's data-dependent branch mispredicted on most requests.
+ */
+class TsRunSearch implements RunSearch {
   private readonly R: number;
   private readonly maxPeriod: number;
-  /**
-   * Everything push reads and writes, in two typed arrays:
-   * - `f` (float): the ring, five numbers per request (token, ts, line, request number, and the index of the PID's
-   *   previous request with the same token, −1 if none) at `5·slot`; from `runBase`, four per period p at
-   *   `runBase + 4p`: the index where p's current run began (i − p at its first match) and that token's ts, line
-   *   and request number (the ring forgets them); from `hashBase`, an open-addressing table token → index of its
-   *   latest request (key, index pairs; index −1 = never used).
-   * - `g` (int32): the length of each period's current run.
-   * A request's token is compared only with the earlier requests that had the same token (the chain through the
-   * ring), not with all `maxPeriod` predecessors: the scan's data-dependent branch mispredicted on most requests.
-   * A period's run is current only while it goes on without a gap — its length counts when
-   * `runStart + p + length === i` (the run's last match was the previous request) — so a period whose token
-   * differs costs nothing (no run is cleared).
-   */
   private readonly f: Float64Array;
   private readonly g: Int32Array;
   private readonly runBase: number;
@@ -277,25 +317,11 @@ export class PidLoop {
   private readonly hashShift: number;
   /** Slots of the hash table in use (live or stale); past half of it the table is rebuilt from the ring. */
   private hashUsed = 0;
-  /** Membership bits of the PID's last NOISE_WINDOW requests while an episode is tracked (1 = outside). */
-  private readonly noise = new Uint8Array(NOISE_WINDOW);
-  private noisePos = 0;
-  private noiseCount = 0;
   /** Index of the next request; `origin` is where the current PID's began (a reused tracker keeps counting). */
   private n = 0;
   private origin = 0;
-  lastSeq = 0;
-  lastTs = Number.NaN;
-  requests = 0;
-  /** The smallest period seeding a loop at the latest request (0 if none): what the search found. */
-  found = 0;
-  episode: LoopEpisode | undefined;
 
-  constructor(
-    public pid: number,
-    private readonly th: VerdictThresholds,
-    private readonly onClose: (e: LoopEpisode) => void,
-  ) {
+  constructor(th: VerdictThresholds) {
     this.maxPeriod = th.maxPeriod;
     this.R = 2 * th.maxPeriod + 1;
     this.runBase = 5 * this.R;
@@ -310,28 +336,19 @@ export class PidLoop {
     this.clearHash();
   }
 
-  /**
-   * Starts over for another PID (the engine recycles evicted trackers instead of allocating ~8 KiB per new PID).
-   * The caller has closed the episode. Only the run lengths are cleared: the index goes on from where it was and
-   * the search looks back no further than `origin`, so the previous PID's ring slots and hash entries are never
-   * matched (clearing the table per new PID made a log with a million PIDs 20 % slower).
-   */
-  reuse(pid: number): this {
-    this.pid = pid;
+  reuse(): void {
+    // the index goes on and the search looks back no further than `origin`: the previous PID's ring slots and
+    // hash entries are never matched (clearing the table per new PID made a log with a million PIDs 20 % slower)
     this.g.fill(0);
     this.origin = this.n;
-    this.lastSeq = 0;
-    this.lastTs = Number.NaN;
-    this.requests = 0;
-    this.found = 0;
-    this.episode = undefined;
-    this.resetNoise();
-    return this;
   }
 
-  /** Number of tokens held (the ring) — constant; for memory tests. */
-  get ringSize(): number {
-    return this.R;
+  token(j: number): number {
+    return this.f[(j % this.R) * 5];
+  }
+
+  run(p: number, k: number): number {
+    return this.f[this.runBase + 4 * p + k];
   }
 
   private clearHash(): void {
@@ -379,19 +396,7 @@ export class PidLoop {
     for (let j = Math.max(this.origin, i - this.maxPeriod); j < i; j++) this.remember(this.f[(j % R) * 5], j);
   }
 
-  push(token: number, ts: number, line: number, seq: number): void {
-    scratch.ts[0] = ts;
-    scratch.line[0] = line;
-    this.pushAt(token, scratch, 0, seq);
-  }
-
-  /**
-   * `push` with the time and line of row `at` of event columns (the engine's request row): read here, not passed,
-   * as a time passed to a call is a heap number each.
-   */
-  pushAt(token: number, rows: EventRows, at: number, seq: number): void {
-    const ts = rows.ts[at];
-    const line = rows.line[at];
+  push(token: number, rows: EventRows, at: number, seq: number): number {
     const i = this.n;
     const R = this.R;
     const f = this.f;
@@ -402,14 +407,11 @@ export class PidLoop {
     const slot = i % R;
     const e = slot * 5;
     f[e] = token;
-    f[e + 1] = ts;
-    f[e + 2] = line;
+    f[e + 1] = rows.ts[at];
+    f[e + 2] = rows.line[at];
     f[e + 3] = seq;
     f[e + 4] = j;
     this.n++;
-    this.requests++;
-    this.lastSeq = seq;
-    this.lastTs = ts;
     let found = 0;
     // Earlier requests with the same token, nearest first (so the first period found is the smallest).
     while (j >= 0 && i - j <= maxP) {
@@ -431,6 +433,88 @@ export class PidLoop {
       if (found === 0 && L >= p * (SEED_REPS - 1) && L >= SEED_MIN_RUN) found = p;
       j = f[e0 + 4];
     }
+    return found;
+  }
+}
+
+/**
+ * One PID's loop tracker. A loop is *seeded* by {@link SEED_REPS} exact back-to-back repetitions of a period
+ * (found with the per-period run lengths of a {@link RunSearch}), then *held* by membership: the PID's requests
+ * keep falling in the signature's token set, tolerating up to ~30 % others in any 64 consecutive requests of the
+ * PID (repeated or skipped steps, a stray request, other PIDs interleaved do not break it). The onset is the first
+ * request of the seeding run, so a loop with jitter is dated from where it began, not from its last clean streak.
+ */
+export class PidLoop {
+  private readonly R: number;
+  private readonly search: RunSearch;
+  /** Membership bits of the PID's last NOISE_WINDOW requests while an episode is tracked (1 = outside). */
+  private readonly noise = new Uint8Array(NOISE_WINDOW);
+  private noisePos = 0;
+  private noiseCount = 0;
+  /** Index of the next request (a reused tracker keeps counting). */
+  private n = 0;
+  lastSeq = 0;
+  lastTs = Number.NaN;
+  requests = 0;
+  /** The smallest period seeding a loop at the latest request (0 if none): what the search found. */
+  found = 0;
+  episode: LoopEpisode | undefined;
+
+  /**
+   * `memory`: the engine's WebAssembly memory the tracker searches in (a new one by default), or null for the
+   * TypeScript search.
+   */
+  constructor(
+    public pid: number,
+    private readonly th: VerdictThresholds,
+    private readonly onClose: (e: LoopEpisode) => void,
+    memory: LoopSearchMemory | null = LoopSearchMemory.create(),
+  ) {
+    this.R = 2 * th.maxPeriod + 1;
+    this.search = memory === null ? new TsRunSearch(th) : new WasmRunSearch(memory, this.R, th.maxPeriod);
+  }
+
+  /**
+   * Starts over for another PID (the engine recycles evicted trackers instead of making new ones). The caller has
+   * closed the episode. Only the runs start over: the index goes on from where it was, and the search looks back
+   * no further than this request.
+   */
+  reuse(pid: number): this {
+    this.pid = pid;
+    this.search.reuse();
+    this.lastSeq = 0;
+    this.lastTs = Number.NaN;
+    this.requests = 0;
+    this.found = 0;
+    this.episode = undefined;
+    this.resetNoise();
+    return this;
+  }
+
+  /** Number of tokens held (the ring) — constant; for memory tests. */
+  get ringSize(): number {
+    return this.R;
+  }
+
+  push(token: number, ts: number, line: number, seq: number): void {
+    scratch.ts[0] = ts;
+    scratch.line[0] = line;
+    this.pushAt(token, scratch, 0, seq);
+  }
+
+  /**
+   * `push` with the time and line of row `at` of event columns (the engine's request row): read here, not passed,
+   * as a time passed to a call is a heap number each.
+   */
+  pushAt(token: number, rows: EventRows, at: number, seq: number): void {
+    const found = this.search.push(token, rows, at, seq);
+    const ts = rows.ts[at];
+    const line = rows.line[at];
+    const i = this.n;
+    this.n++;
+    this.requests++;
+    this.lastSeq = seq;
+    this.lastTs = ts;
     this.found = found;
 
     let ep = this.episode;
@@ -479,9 +563,9 @@ export class PidLoop {
       tokens: sig,
       canon: canonical(sig),
       set,
-      onsetTs: this.f[this.runBase + 4 * found + 1],
-      onsetLine: this.f[this.runBase + 4 * found + 2],
-      onsetSeq: this.f[this.runBase + 4 * found + 3],
+      onsetTs: this.search.run(found, 1),
+      onsetLine: this.search.run(found, 2),
+      onsetSeq: this.search.run(found, 3),
       lastSeq: seq,
       lastTs: ts,
       lastLine: line,
@@ -530,12 +614,12 @@ export class PidLoop {
 
   /** Tokens of one period aligned to the run's start phase, read from the last `p` tokens (i = newest index). */
   private signature(i: number, p: number): number[] {
-    const start = this.f[this.runBase + 4 * p];
+    const start = this.search.run(p, 0);
     const out: number[] = [];
     for (let k = 0; k < p; k++) {
       const idx = start + k;
       const j = i - ((((i - idx) % p) + p) % p);
-      out.push(this.f[(j % this.R) * 5]);
+      out.push(this.search.token(j));
     }
     return out;
   }

@@ -1,12 +1,14 @@
 /**
  * PidLoop's cycle search against a naive oracle: after every request, the smallest period p whose current run of
  * tok[k] = tok[k−p] covers at least two repetitions and SEED_MIN_RUN requests, and where that run began. The
- * tracker finds it through per-token occurrence chains and lazily reset runs; the oracle recounts every run from
- * scratch. Streams are random over small alphabets (so runs form and break), with planted cycles, NaN tokens,
- * tokens that collide in their low 32 bits, and trackers reused for another PID mid-stream.
+ * tracker finds it with lazily reset runs — in WebAssembly (a bit mask of the predecessors that match) and in
+ * TypeScript (per-token occurrence chains), both checked here; the oracle recounts every run from scratch. Streams
+ * are random over small alphabets (so runs form and break), with planted cycles, NaN tokens, tokens that collide in
+ * their low 32 bits, and trackers reused for another PID mid-stream.
  */
 import { describe, expect, it } from 'vitest';
 import { type LoopEpisode, PidLoop } from '../../src/verdict/loop.js';
+import { LoopSearchMemory } from '../../src/verdict/loop-search.js';
 import { DEFAULT_THRESHOLDS, type VerdictThresholds } from '../../src/verdict/thresholds.js';
 import { rng } from '../support/rng.js';
 
@@ -51,10 +53,10 @@ function stream(seed: number, n: number): number[] {
   return out.slice(0, n);
 }
 
-function check(seed: number, th: VerdictThresholds): number {
+function check(seed: number, th: VerdictThresholds, memory: () => LoopSearchMemory | null): number {
   const toks = stream(seed, 6000);
   const episodes: LoopEpisode[] = [];
-  const loop = new PidLoop(7, th, (e) => episodes.push(e));
+  const loop = new PidLoop(7, th, (e) => episodes.push(e), memory());
   let seen: number[] = [];
   let found = 0;
   let lastEpisode: LoopEpisode | undefined;
@@ -85,24 +87,38 @@ function check(seed: number, th: VerdictThresholds): number {
   return found;
 }
 
-describe('PidLoop cycle search', () => {
+/** The WebAssembly search (it must be there: a run without it would check the TypeScript one twice). */
+function wasm(): LoopSearchMemory {
+  const m = LoopSearchMemory.create();
+  if (m === null)
+    throw new Error('WebAssembly is not available: the WebAssembly loop search cannot be checked');
+  return m;
+}
+
+const searches: [string, () => LoopSearchMemory | null][] = [
+  ['WebAssembly', wasm],
+  ['TypeScript', () => null],
+];
+
+describe.each(searches)('PidLoop cycle search (%s)', (_name, memory) => {
   it('finds the oracle period and onset after every request (default maxPeriod)', () => {
     let found = 0;
-    for (let seed = 1; seed <= 6; seed++) found += check(seed, DEFAULT_THRESHOLDS);
+    for (let seed = 1; seed <= 6; seed++) found += check(seed, DEFAULT_THRESHOLDS, memory);
     // the streams do seed loops (the comparison is not vacuous)
     expect(found).toBeGreaterThan(1000);
   });
 
-  it('with a small and a large maxPeriod', () => {
-    for (const maxPeriod of [1, 3, 8, 40]) {
+  it('with small and large maxPeriods (the WebAssembly mask covers 64 periods at a time)', () => {
+    for (const maxPeriod of [1, 2, 3, 8, 40, 63, 64, 65, 130]) {
       let found = 0;
-      for (let seed = 11; seed <= 13; seed++) found += check(seed, { ...DEFAULT_THRESHOLDS, maxPeriod });
+      for (let seed = 11; seed <= 13; seed++)
+        found += check(seed, { ...DEFAULT_THRESHOLDS, maxPeriod }, memory);
       expect(found).toBeGreaterThan(0);
     }
   });
 
   it('keeps its memory fixed however long the stream', () => {
-    const loop = new PidLoop(1, DEFAULT_THRESHOLDS, () => {});
+    const loop = new PidLoop(1, DEFAULT_THRESHOLDS, () => {}, memory());
     for (let k = 0; k < 50_000; k++) loop.push((k * 7919) % 5000, k, k, k);
     expect(loop.ringSize).toBe(2 * DEFAULT_THRESHOLDS.maxPeriod + 1);
   });
