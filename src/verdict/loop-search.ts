@@ -6,7 +6,9 @@
  *
  * Why WebAssembly: the TypeScript search looked a token up in an 8 KiB table per tracker, which missed the cache on
  * most requests once a few hundred PIDs interleave, and did its index arithmetic on doubles; the module compares
- * a token with its predecessors two at a time into a bit mask, in a few hundred bytes per tracker.
+ * a token with its predecessors two at a time into a bit mask, reading the few hundred bytes of the ring they lie in
+ * (a block is ~4 KiB for the default maxPeriod 32, most of it the ring's times and the runs: a request writes its
+ * own slot of times and touches the runs of the periods that matched only).
  */
 import { LOOP_SEARCH_WASM_BASE64 } from './wasm/loop-search-module.js';
 
