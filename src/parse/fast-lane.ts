@@ -9,24 +9,8 @@
  * mutated lines); it only makes the parser faster.
  */
 import type { EventColumns } from './event-batch.js';
+import { embeddedModule } from './wasm/embedded.js';
 import { FAST_LANE_WASM_BASE64 } from './wasm/fast-lane-module.js';
-
-// The little of WebAssembly's JavaScript API used here (Node has it; @types/node 20 does not declare it).
-declare global {
-  namespace WebAssembly {
-    class Module {
-      constructor(bytes: Uint8Array);
-    }
-    class Instance {
-      constructor(module: Module, imports: object);
-      readonly exports: object;
-    }
-    class Memory {
-      readonly buffer: ArrayBuffer;
-      grow(pages: number): number;
-    }
-  }
-}
 
 /** What the lane needs of the parser: its sink, its time, and a way to add what the lane read to its counts. */
 export interface FastLaneHost {
@@ -90,19 +74,8 @@ const S_COUNT = 14;
 const PAD = 512;
 const PAGE = 65536;
 
-let compiled: WebAssembly.Module | null | undefined;
-
 /** The compiled module, or null where WebAssembly is not available (the parser then reads every line itself). */
-function wasmModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
-    try {
-      compiled = new WebAssembly.Module(Buffer.from(FAST_LANE_WASM_BASE64, 'base64'));
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
-}
+const wasmModule = embeddedModule(FAST_LANE_WASM_BASE64);
 
 export class FastLane {
   /** Lines taken by the last {@link FastLane.take}. */

@@ -10,6 +10,7 @@
  * (a block is ~4 KiB for the default maxPeriod 32, most of it the ring's times and the runs: a request writes its
  * own slot of times and touches the runs of the periods that matched only).
  */
+import { embeddedModule } from '../parse/wasm/embedded.js';
 import { LOOP_SEARCH_WASM_BASE64 } from './wasm/loop-search-module.js';
 
 interface Exports {
@@ -20,19 +21,8 @@ interface Exports {
   push(block: number, token: number, ts: number, line: number, seq: number): number;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
-
 /** The compiled module, or null where WebAssembly is not available. */
-function wasmModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
-    try {
-      compiled = new WebAssembly.Module(Buffer.from(LOOP_SEARCH_WASM_BASE64, 'base64'));
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
-}
+const wasmModule = embeddedModule(LOOP_SEARCH_WASM_BASE64);
 
 /** Doubles of a block's head (wasm/loop-search.c: two doubles, six int32). */
 const HEAD_DOUBLES = 5;
