@@ -12,6 +12,7 @@ import { type DaemonCode, VirtiofsdLineParser, type VirtiofsdSink } from '../../
 import { FAST_LANE_SOURCE_SHA256, FAST_LANE_WASM_BASE64 } from '../../src/parse/wasm/fast-lane-module.js';
 import { readLog } from '../support/analyze.js';
 import { rng } from '../support/rng.js';
+import { expectBuiltFromSource } from '../support/wasm-build.js';
 
 const num = (v: number | string) => (Object.is(v, -0) ? '-0' : String(v));
 
@@ -244,25 +245,6 @@ describe('fast lane: the embedded module is the build of fast-lane.c', () => {
   });
 
   it('is byte for byte what clang builds from it now', async () => {
-    if (process.env.VFS_ANALYZE_NO_CLANG === '1') {
-      console.warn(
-        'SKIPPED (VFS_ANALYZE_NO_CLANG=1): the WebAssembly module was not rebuilt from fast-lane.c',
-      );
-      return;
-    }
-    let clang = true;
-    try {
-      execFileSync('clang', ['--version'], { stdio: 'ignore' });
-    } catch {
-      clang = false;
-    }
-    if (!clang)
-      throw new Error(
-        'clang is not installed (apt-get install clang lld), or set VFS_ANALYZE_NO_CLANG=1 to skip',
-      );
-    // @ts-expect-error plain JavaScript build script
-    const build = await import('../../src/parse/wasm/build.mjs');
-    const wasm: Buffer = build.compile();
-    expect(wasm.toString('base64')).toBe(FAST_LANE_WASM_BASE64);
+    await expectBuiltFromSource('fast-lane', FAST_LANE_WASM_BASE64);
   });
 });

@@ -2,7 +2,6 @@
  * The loop search's WebAssembly module: the embedded build is the build of wasm/loop-search.c, and one memory holds
  * the blocks of many trackers (it grows; what a tracker reads back after that is still its own).
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import {
   LOOP_SEARCH_SOURCE_SHA256,
   LOOP_SEARCH_WASM_BASE64,
 } from '../../src/verdict/wasm/loop-search-module.js';
+import { expectBuiltFromSource } from '../support/wasm-build.js';
 
 describe('loop search: the embedded module is the build of loop-search.c', () => {
   it('carries the hash of the committed source', () => {
@@ -21,26 +21,7 @@ describe('loop search: the embedded module is the build of loop-search.c', () =>
   });
 
   it('is byte for byte what clang builds from it now', async () => {
-    if (process.env.VFS_ANALYZE_NO_CLANG === '1') {
-      console.warn(
-        'SKIPPED (VFS_ANALYZE_NO_CLANG=1): the WebAssembly module was not rebuilt from loop-search.c',
-      );
-      return;
-    }
-    let clang = true;
-    try {
-      execFileSync('clang', ['--version'], { stdio: 'ignore' });
-    } catch {
-      clang = false;
-    }
-    if (!clang)
-      throw new Error(
-        'clang is not installed (apt-get install clang lld), or set VFS_ANALYZE_NO_CLANG=1 to skip',
-      );
-    // @ts-expect-error plain JavaScript build script
-    const build = await import('../../src/parse/wasm/build.mjs');
-    const wasm: Buffer = build.compile('loop-search');
-    expect(wasm.toString('base64')).toBe(LOOP_SEARCH_WASM_BASE64);
+    await expectBuiltFromSource('loop-search', LOOP_SEARCH_WASM_BASE64);
   });
 });
 
