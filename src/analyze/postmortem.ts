@@ -223,8 +223,12 @@ function newBucket(t: number): Bucket {
   };
 }
 
-/** Add `from`'s requests, errors and per-opcode counts to `into` (the top PID is each caller's own rule). */
-function addBucketCounts(into: Bucket, from: Bucket): void {
+/** The counts a timeline bucket and a PID's aggregate both keep. */
+type OpCounts = Pick<Bucket, 'requests' | 'errors' | 'ops' | 'otherOps'>;
+
+/** Add `from`'s requests, errors and per-opcode counts to `into` (a bucket's top PID, a PID's times: each
+ * caller's own rule). */
+function addCounts(into: OpCounts, from: OpCounts): void {
   into.requests += from.requests;
   into.errors += from.errors;
   for (let op = 0; op < SMALL_OPS; op++) into.ops[op] += from.ops[op];
@@ -953,7 +957,7 @@ export class PostMortemReducer implements RowReducer, Pairing {
         this.buckets.set(t, ob);
         continue;
       }
-      addBucketCounts(b, ob);
+      addCounts(b, ob);
       if (t === o.firstSec) {
         const counts = new Map<number, number>();
         for (const [pid, agg] of this.pids.entries()) {
@@ -1069,13 +1073,7 @@ export class PostMortemReducer implements RowReducer, Pairing {
   /** The PID tables of two consecutive ranges, added; a PID one side had evicted carries that side's bound. */
   private mergePids(o: PostMortemReducer): void {
     mergeCapped(this.pids, this.pidSeen, o.pids, o.pidSeen, (y, x) => {
-      y.requests += x.requests;
-      y.errors += x.errors;
-      for (let op = 0; op < SMALL_OPS; op++) y.ops[op] += x.ops[op];
-      if (x.otherOps) {
-        if (y.otherOps === null) y.otherOps = new Map();
-        for (const [kk, v] of x.otherOps) y.otherOps.set(kk, (y.otherOps.get(kk) ?? 0) + v);
-      }
+      addCounts(y, x);
       if (Number.isNaN(y.first)) y.first = x.first;
       if (!Number.isNaN(x.last)) y.last = x.last;
       if (x.secT === y.secT) y.secN += x.secN;
@@ -1331,7 +1329,7 @@ export class PostMortemReducer implements RowReducer, Pairing {
           m = newBucket(lo + k * width);
           merged[k] = m;
         }
-        addBucketCounts(m, b);
+        addCounts(m, b);
         // Merged buckets keep the PID that was busiest in any one of their seconds.
         if (b.topPidN > m.topPidN) {
           m.topPid = b.topPid;
