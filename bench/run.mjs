@@ -80,10 +80,15 @@ function pairedRatio(runs, refRuns) {
  * machine was too noisy for its PASS or FAIL to mean much. */
 const NOISY_SPREAD = 0.2;
 
+/** How much runs spread: (max − min) over their median. */
+function spreadOf(runs) {
+  const t = runs.map((x) => x.seconds);
+  return (Math.max(...t) - Math.min(...t)) / median(t);
+}
+
 /** Whether the reference's runs spread more than NOISY_SPREAD (see ratioNote). */
 function noisy(refRuns) {
-  const ref = refRuns.map((x) => x.seconds);
-  return ref.length > 1 && (Math.max(...ref) - Math.min(...ref)) / median(ref) > NOISY_SPREAD;
+  return refRuns.length > 1 && spreadOf(refRuns) > NOISY_SPREAD;
 }
 
 /**
@@ -93,8 +98,7 @@ function noisy(refRuns) {
 function ratioNote(runs, refRuns) {
   const n = Math.min(runs.length, refRuns.length);
   const r = Array.from({ length: n }, (_, i) => runs[i].seconds / refRuns[i].seconds);
-  const ref = refRuns.slice(0, n).map((x) => x.seconds);
-  const spread = (Math.max(...ref) - Math.min(...ref)) / median(ref);
+  const spread = spreadOf(refRuns.slice(0, n));
   let s = `per round ${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}×`;
   if (spread > NOISY_SPREAD)
     s += `; NOISY: the reference's runs spread ${Math.round(spread * 100)}%, run again (--runs ${Math.max(9, n + 4)}) before trusting this`;
